@@ -1,0 +1,39 @@
+package io.dfly.daemon;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every setting of a dfdaemon, loaded from YAML ({@code --config}, kebab-case keys) over these
+ * defaults; command-line options override the file.
+ */
+public class DaemonConfig {
+  /** Schedulers, {@code HOST:PORT} each. */
+  public List<String> scheduler = new ArrayList<>(List.of("127.0.0.1:8002"));
+  public String dataDir = "/var/lib/dfly/daemon";
+  /** Address peers reach this daemon on; dfget always reaches it on 127.0.0.1 too. */
+  public String listen = "127.0.0.1";
+  /** Address announced to the scheduler when {@link #listen} is a wildcard. */
+  public String advertiseIp;
+  public int grpcPort = 65000;
+  public int uploadPort = 65002;
+  public boolean seedPeer;
+  public String hostname;
+  public String idc = "";
+  /** Hierarchical location, e.g. "country|region|zone". */
+  public String location = "";
+  /** Pieces downloaded at once per task, from all parents and the origin together. */
+  public int pieceConcurrency = 16;
+  /** Pieces downloaded at once from one parent. */
+  public int perParentConcurrency = 4;
+  /** Range requests at once to the origin when fetching back-to-source. */
+  public int originConcurrency = 4;
+  /** A piece download from a parent that takes longer fails and goes to another parent. */
+  public int pieceTimeoutSeconds = 60;
+  /** With no event at all for this long, a task falls back to the origin. */
+  public int stallTimeoutSeconds = 60;
+  /** How often the host is announced again, so a restarted scheduler learns it. */
+  public int announceIntervalSeconds = 30;
+  /** Concurrent uploads this host accepts, announced to the scheduler. */
+  public int uploadLimit = 200;
+}

@@ -1,0 +1,133 @@
+package io.dfly.daemon;
+
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostType;
+import io.dfly.common.net.HostPort;
+import io.dfly.daemon.peer.TaskManager;
+import io.dfly.daemon.rpc.DownloadService;
+import io.dfly.daemon.rpc.LoopbackOnly;
+import io.dfly.daemon.rpc.PeerChannels;
+import io.dfly.daemon.rpc.PeerService;
+import io.dfly.daemon.rpc.SchedulerClient;
+import io.dfly.daemon.storage.PieceStore;
+import io.dfly.daemon.upload.UploadServer;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running dfdaemon: piece store, upload server, gRPC services for peers (on the listen
+ * address) and for dfget (on 127.0.0.1), and the link to the schedulers.
+ */
+public final class Dfdaemon implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Dfdaemon.class);
+  private static final int FIRST_ANNOUNCE_ATTEMPTS = 30;
+
+  private final PieceStore pieceStore;
+  private final SchedulerClient scheduler;
+  private final PeerChannels peerChannels = new PeerChannels();
+  private final UploadServer uploadServer;
+  private final List<Server> grpcServers = new ArrayList<>();
+  private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("announcer").factory());
+
+  public Dfdaemon(DaemonConfig config) throws IOException, InterruptedException {
+    Host host = describeHost(config);
+    pieceStore = new PieceStore(Path.of(config.dataDir));
+    scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host);
+    TaskManager tasks = new TaskManager(config, host, pieceStore, scheduler, peerChannels);
+    uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore);
+    announceUntilAccepted();
+    announcer.scheduleWithFixedDelay(scheduler::announceHost,
+        config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
+    for (String ip : grpcAddresses(config.listen)) {
+      grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
+          .executor(Executors.newVirtualThreadPerTaskExecutor())
+          .addService(new PeerService(tasks, config.seedPeer))
+          .addService(ServerInterceptors.intercept(new DownloadService(tasks), new LoopbackOnly()))
+          .build()
+          .start());
+    }
+    log.info("dfdaemon {} ready: peers on {}:{} (upload {}), dfget on 127.0.0.1:{}{}", host.getId(),
+        host.getIp(), config.grpcPort, config.uploadPort, config.grpcPort, config.seedPeer ? ", seed peer" : "");
+  }
+
+  private void announceUntilAccepted() throws InterruptedException {
+    for (int attempt = 1; attempt <= FIRST_ANNOUNCE_ATTEMPTS; attempt++) {
+      if (scheduler.announceHost() > 0) {
+        return;
+      }
+      Thread.sleep(1000);
+    }
+    log.warn("no scheduler accepted this host yet; downloads go to the origin until one does");
+  }
+
+  /** The listen address, plus 127.0.0.1 for dfget unless the listen address already covers it. */
+  private static List<String> grpcAddresses(String listen) throws UnknownHostException {
+    InetAddress address = InetAddress.getByName(listen);
+    if (address.isLoopbackAddress() && listen.equals("127.0.0.1") || address.isAnyLocalAddress()) {
+      return List.of(listen);
+    }
+    return List.of(listen, "127.0.0.1");
+  }
+
+  static Host describeHost(DaemonConfig config) throws UnknownHostException, SocketException {
+    String ip = config.advertiseIp != null ? config.advertiseIp
+        : InetAddress.getByName(config.listen).isAnyLocalAddress() ? firstSiteAddress() : config.listen;
+    String hostname = config.hostname != null ? config.hostname : InetAddress.getLocalHost().getHostName();
+    return Host.newBuilder()
+        // The port is part of the id so that several daemons on one machine are distinct hosts.
+        .setId(hostname + "-" + ip + "-" + config.grpcPort)
+        .setHostname(hostname)
+        .setIp(ip)
+        .setGrpcPort(config.grpcPort)
+        .setUploadPort(config.uploadPort)
+        .setType(config.seedPeer ? HostType.HOST_TYPE_SEED : HostType.HOST_TYPE_NORMAL)
+        .setIdc(config.idc)
+        .setLocation(config.location)
+        .setUploadLimit(config.uploadLimit)
+        .build();
+  }
+
+  private static String firstSiteAddress() throws SocketException {
+    for (NetworkInterface nic : NetworkInterface.networkInterfaces().toList()) {
+      if (nic.isUp() && !nic.isLoopback()) {
+        for (InetAddress address : nic.inetAddresses().toList()) {
+          if (address instanceof java.net.Inet4Address) {
+            return address.getHostAddress();
+          }
+        }
+      }
+    }
+    return "127.0.0.1";
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    announcer.shutdownNow();
+    for (Server server : grpcServers) {
+      server.shutdown();
+    }
+    for (Server server : grpcServers) {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    uploadServer.close();
+    scheduler.close();
+    peerChannels.close();
+    pieceStore.close();
+  }
+}

@@ -1,0 +1,70 @@
+package io.dfly.daemon;
+
+import io.dfly.common.cli.Commands;
+import io.dfly.common.cli.Service;
+import io.dfly.common.config.ConfigFiles;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "dfdaemon", mixinStandardHelpOptions = true,
+    description = "The peer daemon: downloads pieces from other hosts, serves what it has, "
+        + "fetches from origins when told to; with --seed-peer, a seed peer.")
+public final class DfdaemonMain implements Callable<Integer> {
+
+  @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file")
+  Path configFile;
+
+  @Option(names = "--scheduler", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",",
+      description = "schedulers (default 127.0.0.1:8002)")
+  List<String> schedulers;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "piece store and state")
+  Path dataDir;
+
+  @Option(names = "--listen", paramLabel = "IP", description = "address peers reach this daemon on (default 127.0.0.1)")
+  String listen;
+
+  @Option(names = "--advertise-ip", paramLabel = "IP", description = "address announced when --listen is a wildcard")
+  String advertiseIp;
+
+  @Option(names = "--grpc-port", description = "gRPC port for peers and dfget (default 65000)")
+  Integer grpcPort;
+
+  @Option(names = "--upload-port", description = "HTTP port serving piece bytes (default 65002)")
+  Integer uploadPort;
+
+  @Option(names = "--seed-peer", description = "run as a seed peer")
+  boolean seedPeer;
+
+  @Override
+  public Integer call() throws Exception {
+    DaemonConfig config = ConfigFiles.load(configFile, new DaemonConfig());
+    if (schedulers != null) {
+      config.scheduler = schedulers;
+    }
+    if (dataDir != null) {
+      config.dataDir = dataDir.toString();
+    }
+    if (listen != null) {
+      config.listen = listen;
+    }
+    if (advertiseIp != null) {
+      config.advertiseIp = advertiseIp;
+    }
+    if (grpcPort != null) {
+      config.grpcPort = grpcPort;
+    }
+    if (uploadPort != null) {
+      config.uploadPort = uploadPort;
+    }
+    config.seedPeer |= seedPeer;
+    return Service.runUntilStopped("dfdaemon", new Dfdaemon(config));
+  }
+
+  public static void main(String[] args) {
+    Commands.exit(new DfdaemonMain(), args);
+  }
+}

@@ -1,0 +1,120 @@
+package io.dfly.daemon.peer;
+
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.Piece;
+import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
+import io.dfly.api.dfdaemon.v1.SyncPiecesRequest;
+import io.dfly.api.dfdaemon.v1.SyncPiecesResponse;
+import io.dfly.daemon.rpc.PeerChannels;
+import io.dfly.daemon.storage.TaskStore;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * A parent of a task: its piece list arrives over a gRPC stream, its piece bytes over HTTP
+ * range reads from its upload server. Counters are the conductor's; fetches run elsewhere and
+ * only post events.
+ */
+final class Parent {
+  final String peerId;
+  final Host host;
+  final boolean seed;
+  final BitSet pieces = new BitSet();
+  int inflight;
+  int failures;
+  boolean dropped;
+  private ClientCallStreamObserver<SyncPiecesRequest> sync;
+
+  Parent(String peerId, Host host) {
+    this.peerId = peerId;
+    this.host = host;
+    this.seed = PeerTask.isSeed(host);
+  }
+
+  void startSync(PeerChannels channels, String taskId, String selfPeerId, BlockingQueue<PeerEvent> events) {
+    SyncPiecesRequest request = SyncPiecesRequest.newBuilder()
+        .setTaskId(taskId).setRequesterPeerId(selfPeerId).build();
+    DfdaemonPeerGrpc.newStub(channels.channel(host.getIp(), host.getGrpcPort())).syncPieces(request,
+        new ClientResponseObserver<SyncPiecesRequest, SyncPiecesResponse>() {
+          @Override
+          public void beforeStart(ClientCallStreamObserver<SyncPiecesRequest> stream) {
+            sync = stream;
+          }
+
+          @Override
+          public void onNext(SyncPiecesResponse response) {
+            events.add(new PeerEvent.ParentUpdate(peerId, response.getContentLength(),
+                response.getPieceLength(), response.getPiecesList()));
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            events.add(new PeerEvent.ParentEnded(peerId, t.getMessage()));
+          }
+
+          @Override
+          public void onCompleted() {
+            events.add(new PeerEvent.ParentEnded(peerId, null));
+          }
+        });
+  }
+
+  void stopSync() {
+    if (sync != null) {
+      sync.cancel("no longer a parent", null);
+    }
+  }
+
+  void drop() {
+    dropped = true;
+    stopSync();
+  }
+
+  /** Fetches one piece from this parent's upload server into the store and verifies it. */
+  void fetch(HttpClient http, String taskId, Piece piece, int timeoutSeconds, TaskStore store,
+      BlockingQueue<PeerEvent> events) {
+    long start = System.nanoTime();
+    URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
+    HttpRequest request = HttpRequest.newBuilder(uri)
+        .timeout(Duration.ofSeconds(timeoutSeconds))
+        .header("Range", "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1))
+        .GET()
+        .build();
+    try {
+      HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      try (InputStream body = response.body()) {
+        if (response.statusCode() != 206) {
+          events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
+              "parent answered HTTP " + response.statusCode(), false));
+          return;
+        }
+        Piece got = store.readPiece(body, piece.getNumber(), piece.getOffset(), piece.getLength(), true);
+        if (!got.getDigest().equals(piece.getDigest())) {
+          events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
+              "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), true));
+          return;
+        }
+        events.add(new PeerEvent.PieceFetched(piece, peerId, System.nanoTime() - start));
+      }
+    } catch (IOException e) {
+      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()), false));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, "interrupted", false));
+    }
+  }
+
+  private String hostPort() {
+    String ip = host.getIp();
+    return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + host.getUploadPort();
+  }
+}

@@ -1,0 +1,37 @@
+package io.dfly.daemon.peer;
+
+import io.dfly.api.common.v1.Piece;
+import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
+import io.dfly.source.SourceResponse;
+import java.util.List;
+
+/** What the conductor of a {@link PeerTask} reacts to. */
+sealed interface PeerEvent {
+
+  record Scheduled(AnnouncePeerResponse response) implements PeerEvent {}
+
+  record SchedulerLost(String reason) implements PeerEvent {}
+
+  /** Layout and new pieces a parent announced; lengths are -1 while the parent does not know. */
+  record ParentUpdate(String parentId, long contentLength, long pieceLength, List<Piece> pieces)
+      implements PeerEvent {}
+
+  /** A parent's piece stream ended: all announced when {@code error} is null, else gone. */
+  record ParentEnded(String parentId, String error) implements PeerEvent {}
+
+  /** A verified piece is in the store; {@code parentId} is null when it came from the origin. */
+  record PieceFetched(Piece piece, String parentId, long costNanos) implements PeerEvent {}
+
+  record PieceFetchFailed(int pieceNumber, String parentId, String reason, boolean corrupt)
+      implements PeerEvent {}
+
+  /**
+   * The origin answered: with ranges ({@code stream} null), or with the whole content in
+   * {@code stream} because it ignores ranges.
+   */
+  record OriginProbed(long totalLength, SourceResponse stream) implements PeerEvent {}
+
+  record OriginStreamEnded(long totalLength) implements PeerEvent {}
+
+  record OriginFailed(String reason) implements PeerEvent {}
+}

@@ -1,0 +1,231 @@
+package io.dfly.daemon.storage;
+
+import io.dfly.api.common.v1.Piece;
+import io.dfly.common.piece.PieceMath;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * One task's bytes and piece bookkeeping on disk: a data file written at piece offsets, and
+ * the finished pieces with their digests. Pieces are written by any thread through positional
+ * writes; the bookkeeping is guarded by this object's monitor, whose {@link #awaitChange}
+ * lets piece-sync streams wait for new pieces.
+ */
+public final class TaskStore {
+  private static final int COPY_BUFFER = 256 * 1024;
+
+  private final String taskId;
+  private final Path dir;
+  private final FileChannel channel;
+  private final TrafficCounters traffic = new TrafficCounters();
+  private final TreeMap<Integer, Piece> finished = new TreeMap<>();
+  private long contentLength = -1;
+  private long pieceLength = -1;
+  private boolean complete;
+  private long version;
+
+  TaskStore(String taskId, Path dir) throws IOException {
+    this.taskId = taskId;
+    this.dir = dir;
+    Files.createDirectories(dir);
+    this.channel = FileChannel.open(dataPath(),
+        StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+  }
+
+  /** Restores a finished task from its metadata. */
+  static TaskStore restore(String taskId, Path dir, TaskMetadata metadata) throws IOException {
+    TaskStore store = new TaskStore(taskId, dir);
+    store.contentLength = metadata.contentLength();
+    store.pieceLength = metadata.pieceLength();
+    for (TaskMetadata.PieceRecord p : metadata.pieces()) {
+      store.finished.put(p.number(), p.toPiece());
+    }
+    store.traffic.restore(metadata.traffic());
+    store.complete = true;
+    return store;
+  }
+
+  public String taskId() {
+    return taskId;
+  }
+
+  public Path dataPath() {
+    return dir.resolve("data");
+  }
+
+  Path dir() {
+    return dir;
+  }
+
+  public TrafficCounters traffic() {
+    return traffic;
+  }
+
+  /**
+   * Fixes how the task is cut. Called once the content length (or, for an origin that does not
+   * say, at least the piece length) is known; a later call must agree.
+   */
+  public synchronized void setLayout(long newContentLength, long newPieceLength) {
+    if (pieceLength > 0 && pieceLength != newPieceLength) {
+      throw new IllegalStateException("task " + taskId + " is cut in pieces of " + pieceLength
+          + " bytes, not " + newPieceLength);
+    }
+    if (contentLength >= 0 && newContentLength >= 0 && contentLength != newContentLength) {
+      throw new IllegalStateException("task " + taskId + " has " + contentLength
+          + " bytes, not " + newContentLength);
+    }
+    pieceLength = newPieceLength;
+    if (newContentLength >= 0) {
+      contentLength = newContentLength;
+    }
+    version++;
+    notifyAll();
+  }
+
+  public synchronized long contentLength() {
+    return contentLength;
+  }
+
+  public synchronized long pieceLength() {
+    return pieceLength;
+  }
+
+  /** Number of pieces, or -1 while the content length is unknown. */
+  public synchronized int pieceCount() {
+    return contentLength < 0 || pieceLength <= 0 ? -1 : PieceMath.pieceCount(contentLength, pieceLength);
+  }
+
+  public synchronized boolean isFinished(int number) {
+    return finished.containsKey(number);
+  }
+
+  public synchronized int finishedCount() {
+    return finished.size();
+  }
+
+  public synchronized long finishedBytes() {
+    long sum = 0;
+    for (Piece piece : finished.values()) {
+      sum += piece.getLength();
+    }
+    return sum;
+  }
+
+  public synchronized List<Piece> finishedPieces() {
+    return new ArrayList<>(finished.values());
+  }
+
+  public synchronized boolean isComplete() {
+    return complete;
+  }
+
+  public synchronized long version() {
+    return version;
+  }
+
+  /** Waits until the store changes after {@code seenVersion}, or the timeout passes. */
+  public synchronized long awaitChange(long seenVersion, long timeoutMillis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    while (version == seenVersion) {
+      long left = deadline - System.currentTimeMillis();
+      if (left <= 0) {
+        break;
+      }
+      wait(left);
+    }
+    return version;
+  }
+
+  /** True when every byte of [first, last] lies in finished pieces. */
+  public synchronized boolean hasRange(long first, long last) {
+    if (pieceLength <= 0) {
+      return false;
+    }
+    for (long n = first / pieceLength; n <= last / pieceLength; n++) {
+      if (!finished.containsKey((int) n)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Reads one piece from {@code in} into the data file and returns it with its digest. With
+   * {@code exact} the stream must hold exactly {@code length} bytes; otherwise it may end early
+   * (the last piece of content of unknown length) and an empty result means it had nothing.
+   */
+  public Piece readPiece(InputStream in, int number, long offset, long length, boolean exact)
+      throws IOException {
+    byte[] buffer = new byte[(int) Math.min(COPY_BUFFER, Math.max(length, 1))];
+    CRC32C crc = new CRC32C();
+    long written = 0;
+    while (written < length) {
+      int n = in.read(buffer, 0, (int) Math.min(buffer.length, length - written));
+      if (n < 0) {
+        break;
+      }
+      crc.update(buffer, 0, n);
+      ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
+      while (chunk.hasRemaining()) {
+        channel.write(chunk, offset + written + (n - chunk.remaining()));
+      }
+      written += n;
+    }
+    if (exact && written != length) {
+      throw new IOException("piece " + number + " ended after " + written + " of " + length + " bytes");
+    }
+    return Piece.newBuilder()
+        .setNumber(number)
+        .setOffset(offset)
+        .setLength(written)
+        .setDigest(String.format("%08x", crc.getValue()))
+        .build();
+  }
+
+  /** Records a verified piece; its bytes must already be in the data file. */
+  public synchronized void markFinished(Piece piece) {
+    if (finished.putIfAbsent(piece.getNumber(), piece) == null) {
+      version++;
+      notifyAll();
+    }
+  }
+
+  /**
+   * Marks the task complete and writes its metadata, so that a restarted daemon still serves
+   * it. The data is forced to disk first: metadata never claims bytes that are not there.
+   */
+  public void markComplete() throws IOException {
+    channel.force(false);
+    TaskMetadata metadata;
+    synchronized (this) {
+      if (complete) {
+        return;
+      }
+      metadata = TaskMetadata.of(contentLength, pieceLength, finished.values(), traffic.snapshot());
+    }
+    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
+    synchronized (this) {
+      complete = true;
+      version++;
+      notifyAll();
+    }
+  }
+
+  void close() {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.dfly.source;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.TreeSet;
+
+/** The source clients on the class path, by URL scheme. */
+public final class SourceClients {
+  private final Map<String, SourceClient> byScheme = new HashMap<>();
+
+  private SourceClients() {
+    for (SourceClient client : ServiceLoader.load(SourceClient.class)) {
+      for (String scheme : client.schemes()) {
+        byScheme.putIfAbsent(scheme, client);
+      }
+    }
+  }
+
+  private static final class Holder {
+    static final SourceClients INSTANCE = new SourceClients();
+  }
+
+  public static SourceClients get() {
+    return Holder.INSTANCE;
+  }
+
+  /**
+   * Parses and checks a URL; throws {@link IllegalArgumentException} with a one-line reason
+   * when it is malformed or no client serves its scheme.
+   */
+  public URI checkUrl(String url) {
+    URI uri;
+    try {
+      uri = new URI(url);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("malformed URL '" + url + "': " + e.getReason());
+    }
+    if (uri.getScheme() == null) {
+      throw new IllegalArgumentException("URL '" + url + "' has no scheme");
+    }
+    String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+    if (!byScheme.containsKey(scheme)) {
+      throw new IllegalArgumentException("unsupported URL scheme '" + scheme + "' in '" + url
+          + "' (supported: " + String.join(", ", new TreeSet<>(byScheme.keySet())) + ")");
+    }
+    if (uri.getHost() == null && !scheme.equals("file")) {
+      throw new IllegalArgumentException("URL '" + url + "' has no host");
+    }
+    return uri;
+  }
+
+  public SourceClient forUrl(URI url) {
+    SourceClient client = byScheme.get(url.getScheme().toLowerCase(Locale.ROOT));
+    if (client == null) {
+      throw new IllegalArgumentException("unsupported URL scheme '" + url.getScheme() + "'");
+    }
+    return client;
+  }
+}
