@@ -1,0 +1,62 @@
+package io.dfly.daemon.output;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dfly.common.digest.ContentDigest;
+import io.dfly.common.digest.Digests;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OutputFilesTest {
+  @TempDir
+  Path dir;
+
+  private final byte[] content = "piece by piece".getBytes();
+
+  private long filesIn(Path d) throws IOException {
+    try (Stream<Path> files = Files.list(d)) {
+      return files.count();
+    }
+  }
+
+  @Test
+  void copiesAndVerifiesThenRenamesIntoPlace() throws IOException {
+    Path data = Files.write(dir.resolve("data"), content);
+    Path out = dir.resolve("sub/out.bin");
+    OutputFiles.publish(data, out, ContentDigest.parse("sha256:" + Digests.sha256Hex(content)));
+    assertThat(out).hasBinaryContent(content);
+    assertThat(filesIn(out.getParent())).isEqualTo(1);
+  }
+
+  @Test
+  void wrongDigestLeavesNothingAndKeepsAnOldFile() throws IOException {
+    Path data = Files.write(dir.resolve("data"), content);
+    Path out = Files.writeString(dir.resolve("out.bin"), "previous");
+    assertThatThrownBy(() -> OutputFiles.publish(data, out, ContentDigest.parse("md5:" + "0".repeat(32))))
+        .isInstanceOf(OutputFiles.BadContentException.class)
+        .hasMessageContaining("digest mismatch: expected md5:");
+    assertThat(out).hasContent("previous");
+    assertThat(filesIn(dir)).isEqualTo(2);
+  }
+
+  @Test
+  void shortStreamLeavesNothing() {
+    Path out = dir.resolve("out.bin");
+    assertThatThrownBy(() -> OutputFiles.publish(new ByteArrayInputStream(content), content.length + 10, out, null))
+        .hasMessageContaining("origin sent 14 of 24 bytes");
+    assertThat(out).doesNotExist();
+    assertThat(dir.toFile().list()).isEmpty();
+  }
+
+  @Test
+  void refusesADirectoryAsOutput() {
+    assertThatThrownBy(() -> OutputFiles.publish(new ByteArrayInputStream(content), -1, dir, null))
+        .hasMessageContaining("is a directory");
+  }
+}

@@ -1,0 +1,114 @@
+package io.dfly.daemon.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dfly.api.common.v1.Piece;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PieceStoreTest {
+  @TempDir
+  Path dataDir;
+
+  private static byte[] random(int n, long seed) {
+    byte[] bytes = new byte[n];
+    new Random(seed).nextBytes(bytes);
+    return bytes;
+  }
+
+  @Test
+  void piecesLandAtTheirOffsetsWithCrc32cDigests() throws IOException {
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("t1");
+      task.setLayout(3000, 1024);
+      byte[] content = random(3000, 1);
+      // out of order, as pieces arrive from several parents
+      for (int n : new int[] {2, 0, 1}) {
+        int offset = n * 1024;
+        int length = Math.min(1024, 3000 - offset);
+        Piece piece = task.readPiece(new ByteArrayInputStream(content, offset, length), n, offset, length, true);
+        CRC32C crc = new CRC32C();
+        crc.update(content, offset, length);
+        assertThat(piece.getDigest()).isEqualTo(String.format("%08x", crc.getValue()));
+        assertThat(piece.getLength()).isEqualTo(length);
+        task.markFinished(piece);
+      }
+      assertThat(task.pieceCount()).isEqualTo(3);
+      assertThat(task.finishedBytes()).isEqualTo(3000);
+      assertThat(Files.readAllBytes(task.dataPath())).isEqualTo(content);
+    }
+  }
+
+  @Test
+  void shortPieceIsAnErrorWhenExact() throws IOException {
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("t1");
+      assertThatThrownBy(() -> task.readPiece(new ByteArrayInputStream(new byte[10]), 0, 0, 20, true))
+          .hasMessageContaining("ended after 10 of 20 bytes");
+      Piece last = task.readPiece(new ByteArrayInputStream(new byte[10]), 0, 0, 20, false);
+      assertThat(last.getLength()).isEqualTo(10);
+    }
+  }
+
+  @Test
+  void hasRangeOnlyOverFinishedPieces() throws IOException {
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("t1");
+      task.setLayout(4096, 1024);
+      task.markFinished(Piece.newBuilder().setNumber(0).setOffset(0).setLength(1024).setDigest("0").build());
+      task.markFinished(Piece.newBuilder().setNumber(2).setOffset(2048).setLength(1024).setDigest("0").build());
+      assertThat(task.hasRange(0, 1023)).isTrue();
+      assertThat(task.hasRange(2048, 3071)).isTrue();
+      assertThat(task.hasRange(1000, 1100)).isFalse();
+      assertThat(task.hasRange(0, 4095)).isFalse();
+    }
+  }
+
+  @Test
+  void layoutMustAgree() throws IOException {
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("t1");
+      task.setLayout(-1, 1024);
+      task.setLayout(5000, 1024);
+      assertThatThrownBy(() -> task.setLayout(5000, 2048)).isInstanceOf(IllegalStateException.class);
+      assertThatThrownBy(() -> task.setLayout(6000, 1024)).isInstanceOf(IllegalStateException.class);
+    }
+  }
+
+  @Test
+  void finishedTasksSurviveARestartAndUnfinishedOnesAreDropped() throws IOException {
+    byte[] content = random(2500, 2);
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore done = pieces.open("done");
+      done.setLayout(2500, 1024);
+      for (int n = 0; n < 3; n++) {
+        int offset = n * 1024;
+        int length = Math.min(1024, 2500 - offset);
+        done.markFinished(done.readPiece(new ByteArrayInputStream(content, offset, length), n, offset, length, true));
+      }
+      done.traffic().addFromPeer(2500);
+      done.markComplete();
+      TaskStore partial = pieces.open("partial");
+      partial.setLayout(2500, 1024);
+    }
+    try (PieceStore restarted = new PieceStore(dataDir)) {
+      TaskStore done = restarted.find("done");
+      assertThat(done).isNotNull();
+      assertThat(done.isComplete()).isTrue();
+      assertThat(done.pieceCount()).isEqualTo(3);
+      assertThat(done.hasRange(0, 2499)).isTrue();
+      assertThat(done.traffic().snapshot().getFromPeers()).isEqualTo(2500);
+      assertThat(Arrays.equals(Files.readAllBytes(done.dataPath()), content)).isTrue();
+      assertThat(restarted.find("partial")).isNull();
+      assertThat(dataDir.resolve("tasks/partial")).doesNotExist();
+    }
+  }
+}
