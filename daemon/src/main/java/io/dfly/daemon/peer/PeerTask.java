@@ -298,24 +298,28 @@ public final class PeerTask {
     while (lowestMissing < limit && store.isFinished(lowestMissing)) {
       lowestMissing++;
     }
-    for (int n = lowestMissing; n < limit && inflight.size() < concurrency; n++) {
-      if (inflight.contains(n) || store.isFinished(n)) {
-        continue;
-      }
-      Parent parent = pickParent(n);
-      Piece piece = announced.get(n);
-      if (parent != null) {
-        if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece,
-            manager.config().pieceTimeoutSeconds, store, events))) {
-          parent.inflight++;
+    // Two passes: pieces other peers can give first, so seed peers (whose upload every new
+    // peer competes for) serve only what no other parent has yet.
+    for (boolean seeds : new boolean[] {false, true}) {
+      for (int n = lowestMissing; n < limit && inflight.size() < concurrency; n++) {
+        if (inflight.contains(n) || store.isFinished(n)) {
+          continue;
         }
-      } else if (origin != null && origin.ranged && count >= 0
-          && origin.inflight < manager.config().originConcurrency) {
-        int number = n;
-        long offset = PieceMath.offset(n, store.pieceLength());
-        long length = PieceMath.length(n, store.pieceLength(), store.contentLength());
-        if (startFetch(n, () -> origin.fetch(number, offset, length, events))) {
-          origin.inflight++;
+        Parent parent = pickParent(n, seeds);
+        Piece piece = announced.get(n);
+        if (parent != null) {
+          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece,
+              manager.config().pieceTimeoutSeconds, store, events))) {
+            parent.inflight++;
+          }
+        } else if (seeds && origin != null && origin.ranged && count >= 0
+            && origin.inflight < manager.config().originConcurrency) {
+          int number = n;
+          long offset = PieceMath.offset(n, store.pieceLength());
+          long length = PieceMath.length(n, store.pieceLength(), store.contentLength());
+          if (startFetch(n, () -> origin.fetch(number, offset, length, events))) {
+            origin.inflight++;
+          }
         }
       }
     }
@@ -330,11 +334,17 @@ public final class PeerTask {
     return true;
   }
 
-  private Parent pickParent(int number) {
+  /**
+   * The least busy parent of the given kind that has the piece and room for it, or null. While
+   * other peers serve this one, a seed peer gets one request at a time: its upload is better
+   * spent on peers nobody else can serve yet.
+   */
+  private Parent pickParent(int number, boolean seed) {
+    int room = seed && parents.values().stream().anyMatch(p -> !p.seed && !p.dropped) ? 1
+        : manager.config().perParentConcurrency;
     Parent best = null;
     for (Parent parent : parents.values()) {
-      if (parent.dropped || !parent.pieces.get(number)
-          || parent.inflight >= manager.config().perParentConcurrency) {
+      if (parent.seed != seed || parent.dropped || !parent.pieces.get(number) || parent.inflight >= room) {
         continue;
       }
       if (best == null || parent.inflight < best.inflight

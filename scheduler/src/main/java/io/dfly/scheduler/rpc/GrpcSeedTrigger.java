@@ -1,0 +1,48 @@
+package io.dfly.scheduler.rpc;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.MoreExecutors;
+import com.google.protobuf.Empty;
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
+import io.dfly.api.dfdaemon.v1.TriggerDownloadRequest;
+import io.dfly.scheduler.scheduling.SeedTrigger;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/** Triggers seed peers over their dfdaemon's gRPC service; one channel per seed host. */
+public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
+  private final ConcurrentHashMap<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+  @Override
+  public CompletableFuture<Void> trigger(Host seed, String taskId, Download download) {
+    ManagedChannel channel = channels.computeIfAbsent(seed.getIp() + ":" + seed.getGrpcPort(),
+        key -> ManagedChannelBuilder.forAddress(seed.getIp(), seed.getGrpcPort()).usePlaintext().build());
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Futures.addCallback(DfdaemonPeerGrpc.newFutureStub(channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .triggerDownload(TriggerDownloadRequest.newBuilder().setTaskId(taskId).setDownload(download).build()),
+        new FutureCallback<Empty>() {
+          @Override
+          public void onSuccess(Empty result) {
+            done.complete(null);
+          }
+
+          @Override
+          public void onFailure(Throwable t) {
+            done.completeExceptionally(t);
+          }
+        }, MoreExecutors.directExecutor());
+    return done;
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(ManagedChannel::shutdownNow);
+  }
+}

@@ -1,0 +1,10 @@
+package io.dfly.scheduler.scheduling;
+
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.common.v1.Host;
+import java.util.concurrent.CompletableFuture;
+
+/** Asks a seed peer to fetch a task from its origin. */
+public interface SeedTrigger {
+  CompletableFuture<Void> trigger(Host seed, String taskId, Download download);
+}
