@@ -1,0 +1,173 @@
+package io.dfly.quickstart;
+
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.dfdaemon.v1.DfdaemonDownloadGrpc;
+import io.dfly.api.dfdaemon.v1.StatTaskRequest;
+import io.dfly.api.dfdaemon.v1.TaskStat;
+import io.dfly.common.task.TaskId;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A scheduler, a seed peer and N dfdaemons on loopback, each its own OS process running on the
+ * current JVM's class path; logs go to files in the work directory. Closing stops every process
+ * it started (SIGTERM, then SIGKILL after a grace period).
+ */
+public final class LocalCluster implements AutoCloseable {
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+
+  private final Path workDir;
+  private final List<Process> processes = new ArrayList<>();
+  private final List<Daemon> daemons = new ArrayList<>();
+  private Daemon seed;
+  private int schedulerPort;
+
+  /** A dfdaemon of the cluster; {@code grpcPort} is where dfget reaches it. */
+  public record Daemon(String name, int grpcPort, int uploadPort, Path dataDir, Path log) {}
+
+  public LocalCluster(Path workDir) {
+    this.workDir = workDir;
+  }
+
+  /** Starts the scheduler, the seed peer and {@code peers} dfdaemons, and waits until all are ready. */
+  public LocalCluster start(int peers) throws IOException, InterruptedException {
+    schedulerPort = freePort();
+    launch("scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
+    awaitPort(schedulerPort, workDir.resolve("scheduler.log"));
+    seed = startDaemon("seed-peer", true);
+    for (int i = 1; i <= peers; i++) {
+      daemons.add(startDaemon("peer-" + i, false));
+    }
+    for (Daemon daemon : allDaemons()) {
+      awaitPort(daemon.grpcPort(), daemon.log());
+    }
+    return this;
+  }
+
+  private Daemon startDaemon(String name, boolean seedPeer) throws IOException {
+    Daemon daemon = new Daemon(name, freePort(), freePort(), workDir.resolve(name), workDir.resolve(name + ".log"));
+    List<String> args = new ArrayList<>(List.of("--scheduler", "127.0.0.1:" + schedulerPort,
+        "--data-dir", daemon.dataDir().toString(), "--listen", "127.0.0.1",
+        "--grpc-port", String.valueOf(daemon.grpcPort()), "--upload-port", String.valueOf(daemon.uploadPort())));
+    if (seedPeer) {
+      args.add("--seed-peer");
+    }
+    launch(name, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new));
+    return daemon;
+  }
+
+  public List<Daemon> peers() {
+    return List.copyOf(daemons);
+  }
+
+  public Daemon seed() {
+    return seed;
+  }
+
+  public Path workDir() {
+    return workDir;
+  }
+
+  private List<Daemon> allDaemons() {
+    List<Daemon> all = new ArrayList<>(daemons);
+    all.add(0, seed);
+    return all;
+  }
+
+  /** Starts dfget against a daemon of the cluster; its stderr goes to {@code <name>.dfget.log}. */
+  public Process dfget(Daemon daemon, String url, Path output, String... extra) throws IOException {
+    List<String> command = javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m", "-XX:TieredStopAtLevel=1");
+    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
+    command.addAll(List.of(extra));
+    return new ProcessBuilder(command)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(workDir.resolve(daemon.name() + ".dfget.log").toFile())
+        .start();
+  }
+
+  /** What a daemon reports about a task: state and where its bytes came from. */
+  public static TaskStat stat(Daemon daemon, String url) {
+    ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", daemon.grpcPort()).usePlaintext().build();
+    try {
+      return DfdaemonDownloadGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .statTask(StatTaskRequest.newBuilder()
+              .setTaskId(TaskId.of(Download.newBuilder().setUrl(url).build())).build());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /**
+   * The java command for a main class on this JVM's class path (in Surefire, its manifest-only
+   * jar, whose Class-Path a child JVM follows too).
+   */
+  public static List<String> javaCommand(String mainClass, String... jvmOptions) {
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.add("--enable-native-access=ALL-UNNAMED");
+    if (Runtime.version().feature() >= 23) {
+      command.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    command.add("-XX:+UseSerialGC");
+    command.addAll(List.of(jvmOptions));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+    return command;
+  }
+
+  private void launch(String name, String mainClass, String... args) throws IOException {
+    List<String> command = javaCommand(mainClass, "-Xmx256m");
+    command.addAll(List.of(args));
+    Files.createDirectories(workDir);
+    processes.add(new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(workDir.resolve(name + ".log").toFile())
+        .start());
+  }
+
+  private void awaitPort(int port, Path log) throws InterruptedException {
+    long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
+        return;
+      } catch (IOException notYet) {
+        if (processes.stream().anyMatch(p -> !p.isAlive())) {
+          throw new IllegalStateException("a cluster process exited early; see " + log);
+        }
+        Thread.sleep(100);
+      }
+    }
+    throw new IllegalStateException("nothing listens on port " + port + " after " + READY_TIMEOUT + "; see " + log);
+  }
+
+  private static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Process process : processes.reversed()) {
+      process.destroy();
+    }
+    for (Process process : processes) {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+}
