@@ -73,9 +73,9 @@ public final class Peer {
     return blocked.contains(parentId);
   }
 
+  /** Never offers this parent to the peer again; the next schedule drops it from the parents. */
   public void block(String parentId) {
     blocked.add(parentId);
-    parents.remove(parentId);
   }
 
   /** Counts a failed piece from a parent; returns the parent's failures so far. */

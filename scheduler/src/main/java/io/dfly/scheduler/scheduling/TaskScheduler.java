@@ -17,7 +17,6 @@ import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -331,19 +330,12 @@ public final class TaskScheduler {
     rescheduleWaiting(task);
   }
 
-  /** Removes a peer from its task and from its children's parent sets, telling them. */
+  /** Removes a peer from its task; its children get new parents (schedule() sees it gone). */
   private void unlink(Task task, Peer gone) {
     task.removePeer(gone.id());
-    Set<Peer> orphans = new HashSet<>();
-    for (Peer peer : task.peers()) {
-      if (peer.parents().remove(gone.id())) {
-        orphans.add(peer);
-      }
-    }
-    for (Peer orphan : orphans) {
-      schedule(task, orphan);
-      if (orphan.state() == PeerState.RUNNING || orphan.state() == PeerState.PENDING) {
-        sendParents(task, orphan); // schedule() keeps an unchanged set quiet; the child must hear of the loss
+    for (Peer orphan : List.copyOf(task.peers())) {
+      if (orphan.parents().contains(gone.id())) {
+        schedule(task, orphan);
       }
     }
   }
