@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Dfdaemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dfdaemon.class);
-  private static final int FIRST_ANNOUNCE_ATTEMPTS = 30;
+  private static final int FIRST_ANNOUNCE_ATTEMPTS = 10;
 
   private final PieceStore pieceStore;
   private final SchedulerClient scheduler;

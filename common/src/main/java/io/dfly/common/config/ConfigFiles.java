@@ -31,6 +31,9 @@ public final class ConfigFiles {
     }
     try {
       return YAML.readerForUpdating(defaults).readValue(file.toFile());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+      throw new IllegalArgumentException("config file " + file + where + ": " + e.getOriginalMessage(), e);
     } catch (IOException e) {
       throw new IllegalArgumentException("config file " + file + ": " + e.getMessage(), e);
     }
