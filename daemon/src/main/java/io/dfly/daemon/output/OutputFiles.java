@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
  */
 public final class OutputFiles {
   private static final int BUFFER = 1 << 20;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private OutputFiles() {}
 
@@ -82,11 +83,12 @@ public final class OutputFiles {
     }
     Path dir = target.getParent();
     Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".dfget-tmp");
+    // Not Files.createTempFile: its 0600 mode would stick to the output; CREATE_NEW honours the umask.
+    Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".dfget-tmp");
     boolean moved = false;
     try {
       ContentDigest.Hasher hasher = expected == null ? null : expected.algorithm().newHasher();
-      try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
         writer.write(out, hasher);
         out.force(false);
       }

@@ -32,6 +32,9 @@ class OutputFilesTest {
     OutputFiles.publish(data, out, ContentDigest.parse("sha256:" + Digests.sha256Hex(content)));
     assertThat(out).hasBinaryContent(content);
     assertThat(filesIn(out.getParent())).isEqualTo(1);
+    // the mode of any new file under the process umask, not 0600 like a temp file
+    Path plain = Files.write(dir.resolve("plain"), content);
+    assertThat(Files.getPosixFilePermissions(out)).isEqualTo(Files.getPosixFilePermissions(plain));
   }
 
   @Test
