@@ -15,6 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -69,14 +70,17 @@ public final class Quickstart implements Callable<Integer> {
       for (LocalCluster.Daemon daemon : cluster.peers()) {
         dfgets.add(cluster.dfget(daemon, url, work.resolve(daemon.name() + ".out"), "--digest", "sha256:" + sha256));
       }
+      List<CompletableFuture<Double>> finishedAt = dfgets.stream()
+          .map(p -> p.onExit().thenApply(done -> (System.nanoTime() - start) / 1e9)).toList();
       List<Double> seconds = new ArrayList<>();
       List<Integer> exits = new ArrayList<>();
-      for (Process dfget : dfgets) {
+      for (int i = 0; i < dfgets.size(); i++) {
+        Process dfget = dfgets.get(i);
         if (!dfget.waitFor(10, TimeUnit.MINUTES)) {
           dfget.destroyForcibly();
         }
         exits.add(dfget.isAlive() ? -1 : dfget.exitValue());
-        seconds.add((System.nanoTime() - start) / 1e9);
+        seconds.add(dfget.isAlive() ? Double.NaN : finishedAt.get(i).join());
       }
       double total = (System.nanoTime() - start) / 1e9;
       return report(cluster, url, sha256, size, exits, seconds, total, origin);
