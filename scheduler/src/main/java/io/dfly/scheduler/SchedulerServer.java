@@ -44,10 +44,6 @@ public final class SchedulerServer implements AutoCloseable {
     log.info("scheduler listening on {}", config.listen);
   }
 
-  public int port() {
-    return server.getPort();
-  }
-
   @Override
   public void close() throws InterruptedException {
     ticker.shutdownNow();

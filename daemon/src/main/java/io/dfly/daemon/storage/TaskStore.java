@@ -63,10 +63,6 @@ public final class TaskStore {
     return dir.resolve("data");
   }
 
-  Path dir() {
-    return dir;
-  }
-
   public TrafficCounters traffic() {
     return traffic;
   }
