@@ -12,8 +12,9 @@ import java.util.TreeSet;
 public final class SourceClients {
   private final Map<String, SourceClient> byScheme = new HashMap<>();
 
-  private SourceClients() {
+  private SourceClients(SourceOptions options) {
     for (SourceClient client : ServiceLoader.load(SourceClient.class)) {
+      client.configure(options);
       for (String scheme : client.schemes()) {
         byScheme.putIfAbsent(scheme, client);
       }
@@ -21,11 +22,17 @@ public final class SourceClients {
   }
 
   private static final class Holder {
-    static final SourceClients INSTANCE = new SourceClients();
+    static final SourceClients DEFAULTS = new SourceClients(new SourceOptions());
   }
 
+  /** The clients with default options (dfget without a daemon, URL checks). */
   public static SourceClients get() {
-    return Holder.INSTANCE;
+    return Holder.DEFAULTS;
+  }
+
+  /** Clients configured with the given options (a daemon's {@code source:} settings). */
+  public static SourceClients create(SourceOptions options) {
+    return new SourceClients(options);
   }
 
   /**

@@ -72,7 +72,7 @@ final class Origin {
       if (!response.ranged()) {
         throw new SourceException("origin stopped serving ranges", 0);
       }
-      Piece piece = store.readPiece(response.body(), number, offset, length, true);
+      Piece piece = store.readPiece(response.stream(), number, offset, length, true);
       events.add(new PeerEvent.PieceFetched(piece, null, System.nanoTime() - start));
     } catch (IOException e) {
       events.add(new PeerEvent.PieceFetchFailed(number, null, "origin: " + e.getMessage(), false));
@@ -85,7 +85,7 @@ final class Origin {
     Thread.ofVirtual().start(() -> {
       long offset = 0;
       try (response) {
-        InputStream in = response.body();
+        InputStream in = response.stream();
         for (int number = 0; ; number++) {
           long start = System.nanoTime();
           long got;

@@ -56,11 +56,11 @@ public final class HttpSourceClient implements SourceClient {
     int status = response.statusCode();
     if (status == 206 && request.range() != null) {
       long total = totalFromContentRange(response.headers().firstValue("Content-Range").orElse(""));
-      return new SourceResponse(total, true, response.body());
+      return SourceResponse.of(total, true, response.body());
     }
     if (status == 200) {
       OptionalLong length = response.headers().firstValueAsLong("Content-Length");
-      return new SourceResponse(length.orElse(-1), false, response.body());
+      return SourceResponse.of(length.orElse(-1), false, response.body());
     }
     closeQuietly(response.body());
     if (status == 416) {
