@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "dragonfly", mixinStandardHelpOptions = true,
     description = "All-in-one tools of the P2P distribution system.",
-    subcommands = {Quickstart.class})
+    subcommands = {Quickstart.class, OriginCommand.class})
 public final class DragonflyMain implements Callable<Integer> {
 
   @Override

@@ -43,6 +43,11 @@ public final class OriginServer implements AutoCloseable {
   private final Channel channel;
 
   public OriginServer(Path root) throws InterruptedException {
+    this(root, 0);
+  }
+
+  /** Serves {@code root} on 127.0.0.1 at {@code port} (0: any free port). */
+  public OriginServer(Path root, int port) throws InterruptedException {
     this.root = root.toAbsolutePath().normalize();
     channel = new ServerBootstrap()
         .group(group)
@@ -53,7 +58,7 @@ public final class OriginServer implements AutoCloseable {
             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), new FileHandler());
           }
         })
-        .bind(new InetSocketAddress("127.0.0.1", 0))
+        .bind(new InetSocketAddress("127.0.0.1", port))
         .sync()
         .channel();
   }
