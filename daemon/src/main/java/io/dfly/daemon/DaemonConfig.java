@@ -28,8 +28,8 @@ public class DaemonConfig {
   public int perParentConcurrency = 4;
   /** Range requests at once to the origin when fetching back-to-source. */
   public int originConcurrency = 4;
-  /** A piece download from a parent that takes longer fails and goes to another parent. */
-  public int pieceTimeoutSeconds = 60;
+  /** A piece download from a parent or the origin that receives no byte for this long fails and goes elsewhere. */
+  public int pieceTimeoutSeconds = 30;
   /** With no event at all for this long, a task falls back to the origin. */
   public int stallTimeoutSeconds = 60;
   /** How often the host is announced again, so a restarted scheduler learns it. */

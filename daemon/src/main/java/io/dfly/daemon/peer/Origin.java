@@ -10,7 +10,9 @@ import io.dfly.source.SourceException;
 import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
 import java.io.IOException;
-import java.io.InputStream;
+import io.dfly.daemon.storage.StoreWriteException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 import java.net.URI;
 import java.util.concurrent.BlockingQueue;
 
@@ -72,8 +74,10 @@ final class Origin {
       if (!response.ranged()) {
         throw new SourceException("origin stopped serving ranges", 0);
       }
-      Piece piece = store.readPiece(response.stream(), number, offset, length, true);
+      Piece piece = store.readPiece(response.body(), number, offset, length, true);
       events.add(new PeerEvent.PieceFetched(piece, null, System.nanoTime() - start));
+    } catch (StoreWriteException e) {
+      events.add(new PeerEvent.StoreFailed(number, e.getMessage()));
     } catch (IOException e) {
       events.add(new PeerEvent.PieceFetchFailed(number, null, "origin: " + e.getMessage(), false));
     }
@@ -85,7 +89,7 @@ final class Origin {
     Thread.ofVirtual().start(() -> {
       long offset = 0;
       try (response) {
-        InputStream in = response.stream();
+        ReadableByteChannel in = response.body();
         for (int number = 0; ; number++) {
           long start = System.nanoTime();
           long got;
@@ -117,6 +121,8 @@ final class Origin {
           return;
         }
         events.add(new PeerEvent.OriginStreamEnded(offset));
+      } catch (StoreWriteException e) {
+        events.add(new PeerEvent.StoreFailed(-1, e.getMessage()));
       } catch (IOException e) {
         events.add(new PeerEvent.OriginFailed("origin failed after " + offset + " bytes: " + e.getMessage()));
       }
@@ -124,11 +130,12 @@ final class Origin {
   }
 
   /** Reads and drops up to {@code n} bytes; returns how many there were. */
-  private static long skip(InputStream in, long n) throws IOException {
-    byte[] scratch = new byte[64 * 1024];
+  private static long skip(ReadableByteChannel in, long n) throws IOException {
+    ByteBuffer scratch = ByteBuffer.allocate(64 * 1024);
     long skipped = 0;
     while (skipped < n) {
-      int r = in.read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
+      scratch.clear().limit((int) Math.min(scratch.capacity(), n - skipped));
+      int r = in.read(scratch);
       if (r < 0) {
         break;
       }

@@ -10,13 +10,11 @@ import io.dfly.daemon.storage.TaskStore;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
-import java.io.InputStream;
+import io.dfly.daemon.storage.StoreWriteException;
+import io.dfly.source.http.BulkHttpClient;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.BitSet;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 
 /**
@@ -80,36 +78,28 @@ final class Parent {
   }
 
   /** Fetches one piece from this parent's upload server into the store and verifies it. */
-  void fetch(HttpClient http, String taskId, Piece piece, int timeoutSeconds, TaskStore store,
-      BlockingQueue<PeerEvent> events) {
+  void fetch(BulkHttpClient http, String taskId, Piece piece, TaskStore store, BlockingQueue<PeerEvent> events) {
     long start = System.nanoTime();
     URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
-    HttpRequest request = HttpRequest.newBuilder(uri)
-        .timeout(Duration.ofSeconds(timeoutSeconds))
-        .header("Range", "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1))
-        .GET()
-        .build();
-    try {
-      HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-      try (InputStream body = response.body()) {
-        if (response.statusCode() != 206) {
-          events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
-              "parent answered HTTP " + response.statusCode(), false));
-          return;
-        }
-        Piece got = store.readPiece(body, piece.getNumber(), piece.getOffset(), piece.getLength(), true);
-        if (!got.getDigest().equals(piece.getDigest())) {
-          events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
-              "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), true));
-          return;
-        }
-        events.add(new PeerEvent.PieceFetched(piece, peerId, System.nanoTime() - start));
+    Map<String, String> range = Map.of("Range",
+        "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1));
+    try (BulkHttpClient.Response response = http.get(uri, range)) {
+      if (response.status() != 206) {
+        events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
+            "parent answered HTTP " + response.status(), false));
+        return;
       }
+      Piece got = store.readPiece(response, piece.getNumber(), piece.getOffset(), piece.getLength(), true);
+      if (!got.getDigest().equals(piece.getDigest())) {
+        events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
+            "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), true));
+        return;
+      }
+      events.add(new PeerEvent.PieceFetched(piece, peerId, System.nanoTime() - start));
+    } catch (StoreWriteException e) {
+      events.add(new PeerEvent.StoreFailed(piece.getNumber(), e.getMessage()));
     } catch (IOException e) {
       events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()), false));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, "interrupted", false));
     }
   }
 

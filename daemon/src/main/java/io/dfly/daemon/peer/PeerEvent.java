@@ -34,4 +34,7 @@ sealed interface PeerEvent {
   record OriginStreamEnded(long totalLength) implements PeerEvent {}
 
   record OriginFailed(String reason) implements PeerEvent {}
+
+  /** This host could not store a piece (-1 when not one piece): the task fails, no parent is blamed. */
+  record StoreFailed(int pieceNumber, String reason) implements PeerEvent {}
 }

@@ -181,6 +181,7 @@ public final class PeerTask {
       case PeerEvent.OriginProbed p -> onOriginProbed(p);
       case PeerEvent.OriginStreamEnded e -> onOriginStreamEnded(e);
       case PeerEvent.OriginFailed f -> fail(f.reason(), true);
+      case PeerEvent.StoreFailed f -> fail(f.reason(), false);
     }
   }
 
@@ -308,8 +309,7 @@ public final class PeerTask {
         Parent parent = pickParent(n, seeds);
         Piece piece = announced.get(n);
         if (parent != null) {
-          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece,
-              manager.config().pieceTimeoutSeconds, store, events))) {
+          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece, store, events))) {
             parent.inflight++;
           }
         } else if (seeds && origin != null && origin.ranged && count >= 0

@@ -9,7 +9,7 @@ import io.dfly.daemon.rpc.SchedulerClient;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
 import io.dfly.source.SourceClients;
-import java.net.http.HttpClient;
+import io.dfly.source.http.BulkHttpClient;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -26,10 +26,7 @@ public final class TaskManager {
   private final SchedulerClient scheduler;
   private final PeerChannels peerChannels;
   private final SourceClients sources = SourceClients.get();
-  private final HttpClient httpClient = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private final BulkHttpClient httpClient;
   private final ConcurrentHashMap<String, PeerTask> active = new ConcurrentHashMap<>();
 
   public TaskManager(DaemonConfig config, Host host, PieceStore pieceStore, SchedulerClient scheduler,
@@ -39,6 +36,7 @@ public final class TaskManager {
     this.pieceStore = pieceStore;
     this.scheduler = scheduler;
     this.peerChannels = peerChannels;
+    this.httpClient = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(config.pieceTimeoutSeconds));
   }
 
   /** Starts the task or joins its running download; completes once every piece is here. */
@@ -88,7 +86,7 @@ public final class TaskManager {
     return sources;
   }
 
-  HttpClient httpClient() {
+  BulkHttpClient httpClient() {
     return httpClient;
   }
 }

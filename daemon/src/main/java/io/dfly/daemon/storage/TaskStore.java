@@ -3,10 +3,10 @@ package io.dfly.daemon.storage;
 import io.dfly.api.common.v1.Piece;
 import io.dfly.common.piece.PieceMath;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,8 +22,6 @@ import java.util.zip.CRC32C;
  * lets piece-sync streams wait for new pieces.
  */
 public final class TaskStore {
-  private static final int COPY_BUFFER = 256 * 1024;
-
   private final String taskId;
   private final Path dir;
   private final FileChannel channel;
@@ -159,33 +157,53 @@ public final class TaskStore {
    * Reads one piece from {@code in} into the data file and returns it with its digest. With
    * {@code exact} the stream must hold exactly {@code length} bytes; otherwise it may end early
    * (the last piece of content of unknown length) and an empty result means it had nothing.
+   * Bytes go through a pooled direct buffer: one copy from the socket, one into the page cache.
+   *
+   * @throws StoreWriteException when this host cannot write (disk full, I/O error), as opposed
+   *     to the source failing
    */
-  public Piece readPiece(InputStream in, int number, long offset, long length, boolean exact)
+  public Piece readPiece(ReadableByteChannel in, int number, long offset, long length, boolean exact)
       throws IOException {
-    byte[] buffer = new byte[(int) Math.min(COPY_BUFFER, Math.max(length, 1))];
-    CRC32C crc = new CRC32C();
-    long written = 0;
-    while (written < length) {
-      int n = in.read(buffer, 0, (int) Math.min(buffer.length, length - written));
-      if (n < 0) {
-        break;
+    ByteBuffer buffer = DirectBuffers.take();
+    try {
+      CRC32C crc = new CRC32C();
+      long written = 0;
+      while (written < length) {
+        buffer.clear().limit((int) Math.min(buffer.capacity(), length - written));
+        int n = in.read(buffer);
+        if (n < 0) {
+          break;
+        }
+        if (n == 0) {
+          continue;
+        }
+        buffer.flip();
+        crc.update(buffer.duplicate());
+        writeFully(buffer, offset + written);
+        written += n;
       }
-      crc.update(buffer, 0, n);
-      ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
-      while (chunk.hasRemaining()) {
-        channel.write(chunk, offset + written + (n - chunk.remaining()));
+      if (exact && written != length) {
+        throw new IOException("piece " + number + " ended after " + written + " of " + length + " bytes");
       }
-      written += n;
+      return Piece.newBuilder()
+          .setNumber(number)
+          .setOffset(offset)
+          .setLength(written)
+          .setDigest(String.format("%08x", crc.getValue()))
+          .build();
+    } finally {
+      DirectBuffers.give(buffer);
     }
-    if (exact && written != length) {
-      throw new IOException("piece " + number + " ended after " + written + " of " + length + " bytes");
+  }
+
+  private void writeFully(ByteBuffer bytes, long position) throws StoreWriteException {
+    try {
+      while (bytes.hasRemaining()) {
+        position += channel.write(bytes, position);
+      }
+    } catch (IOException e) {
+      throw new StoreWriteException("cannot write task " + taskId + " to " + dir + ": " + e.getMessage(), e);
     }
-    return Piece.newBuilder()
-        .setNumber(number)
-        .setOffset(offset)
-        .setLength(written)
-        .setDigest(String.format("%08x", crc.getValue()))
-        .build();
   }
 
   /** Records a verified piece; its bytes must already be in the data file. */

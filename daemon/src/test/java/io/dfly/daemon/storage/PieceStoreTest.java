@@ -34,7 +34,7 @@ class PieceStoreTest {
       for (int n : new int[] {2, 0, 1}) {
         int offset = n * 1024;
         int length = Math.min(1024, 3000 - offset);
-        Piece piece = task.readPiece(new ByteArrayInputStream(content, offset, length), n, offset, length, true);
+        Piece piece = task.readPiece(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(content, offset, length)), n, offset, length, true);
         CRC32C crc = new CRC32C();
         crc.update(content, offset, length);
         assertThat(piece.getDigest()).isEqualTo(String.format("%08x", crc.getValue()));
@@ -51,9 +51,9 @@ class PieceStoreTest {
   void shortPieceIsAnErrorWhenExact() throws IOException {
     try (PieceStore pieces = new PieceStore(dataDir)) {
       TaskStore task = pieces.open("t1");
-      assertThatThrownBy(() -> task.readPiece(new ByteArrayInputStream(new byte[10]), 0, 0, 20, true))
+      assertThatThrownBy(() -> task.readPiece(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(new byte[10])), 0, 0, 20, true))
           .hasMessageContaining("ended after 10 of 20 bytes");
-      Piece last = task.readPiece(new ByteArrayInputStream(new byte[10]), 0, 0, 20, false);
+      Piece last = task.readPiece(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(new byte[10])), 0, 0, 20, false);
       assertThat(last.getLength()).isEqualTo(10);
     }
   }
@@ -92,7 +92,7 @@ class PieceStoreTest {
       for (int n = 0; n < 3; n++) {
         int offset = n * 1024;
         int length = Math.min(1024, 2500 - offset);
-        done.markFinished(done.readPiece(new ByteArrayInputStream(content, offset, length), n, offset, length, true));
+        done.markFinished(done.readPiece(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(content, offset, length)), n, offset, length, true));
       }
       done.traffic().addFromPeer(2500);
       done.markComplete();

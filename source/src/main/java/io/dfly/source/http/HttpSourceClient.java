@@ -2,27 +2,45 @@ package io.dfly.source.http;
 
 import io.dfly.source.SourceClient;
 import io.dfly.source.SourceException;
+import io.dfly.source.SourceOptions;
 import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.Set;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 
-/** http and https origins, through the JDK's HTTP client (redirects followed, system CAs). */
+/**
+ * http and https origins. Plain http goes through {@link BulkHttpClient} (bodies straight into
+ * direct buffers); https through the JDK's client, trusting the system's CAs plus any given in
+ * {@link SourceOptions.Tls}. Redirects are followed either way, also from http to https.
+ */
 public final class HttpSourceClient implements SourceClient {
-  private final HttpClient client = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .followRedirects(HttpClient.Redirect.NORMAL)
-      .connectTimeout(Duration.ofSeconds(10))
-      .build();
+  private static final int MAX_REDIRECTS = 10;
+
+  private final BulkHttpClient plain = new BulkHttpClient(Duration.ofSeconds(10), Duration.ofSeconds(30));
+  private volatile HttpClient tls = jdkClient(null);
 
   @Override
   public Set<String> schemes() {
@@ -30,44 +48,107 @@ public final class HttpSourceClient implements SourceClient {
   }
 
   @Override
+  public void configure(SourceOptions options) {
+    if (!options.tls.caCerts.isEmpty()) {
+      tls = jdkClient(sslContext(options.tls.caCerts));
+    }
+  }
+
+  @Override
   public SourceResponse open(SourceRequest request) throws SourceException {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(request.url())
-        .timeout(request.timeout())
-        .GET();
-    for (Map.Entry<String, String> header : request.headers().entrySet()) {
-      builder.header(header.getKey(), header.getValue());
-    }
+    Map<String, String> headers = new HashMap<>(request.headers());
     if (request.range() != null) {
-      builder.header("Range", request.range().header());
+      headers.put("Range", request.range().header());
     }
+    URI url = request.url();
+    for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      if (url.getScheme().equalsIgnoreCase("https")) {
+        return openTls(request, url, headers);
+      }
+      BulkHttpClient.Response response;
+      try {
+        response = plain.get(url, headers);
+      } catch (IOException e) {
+        throw failure(url, e);
+      }
+      int status = response.status();
+      if (isRedirect(status) && response.header("location") != null) {
+        response.close();
+        url = url.resolve(response.header("location"));
+        continue;
+      }
+      String contentRange = response.header("content-range");
+      return accept(request, url, status, response.contentLength(),
+          contentRange == null ? "" : contentRange, response, response::close);
+    }
+    throw new SourceException("origin " + authority(request.url()) + " redirected more than "
+        + MAX_REDIRECTS + " times", 0);
+  }
+
+  private SourceResponse openTls(SourceRequest request, URI url, Map<String, String> headers)
+      throws SourceException {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(url).timeout(request.timeout()).GET();
+    headers.forEach(builder::header);
     HttpResponse<InputStream> response;
     try {
-      response = client.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
-    } catch (HttpTimeoutException e) {
-      throw new SourceException("origin " + authority(request) + " timed out", e);
-    } catch (ConnectException e) {
-      throw new SourceException("origin " + authority(request) + " is unreachable: connection refused", e);
+      response = tls.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
     } catch (IOException e) {
-      throw new SourceException("origin " + authority(request) + " failed: " + describe(e), e);
+      throw failure(url, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new SourceException("interrupted while contacting " + authority(request), e);
+      throw new SourceException("interrupted while contacting " + authority(url), e);
     }
-    int status = response.statusCode();
+    InputStream body = response.body();
+    return accept(request, url, response.statusCode(),
+        response.headers().firstValueAsLong("Content-Length").orElse(-1),
+        response.headers().firstValue("Content-Range").orElse(""),
+        java.nio.channels.Channels.newChannel(body), body::close);
+  }
+
+  private interface Closer {
+    void close() throws IOException;
+  }
+
+  private static SourceResponse accept(SourceRequest request, URI url, int status, long contentLength,
+      String contentRange, java.nio.channels.ReadableByteChannel body, Closer closer) throws SourceException {
     if (status == 206 && request.range() != null) {
-      long total = totalFromContentRange(response.headers().firstValue("Content-Range").orElse(""));
-      return SourceResponse.of(total, true, response.body());
+      return new SourceResponse(totalFromContentRange(contentRange), true, body);
     }
     if (status == 200) {
-      OptionalLong length = response.headers().firstValueAsLong("Content-Length");
-      return SourceResponse.of(length.orElse(-1), false, response.body());
+      return new SourceResponse(contentLength, false, body);
     }
-    closeQuietly(response.body());
+    try {
+      closer.close();
+    } catch (IOException ignored) {
+      // the connection is dropped either way
+    }
     if (status == 416) {
-      throw new SourceException("origin refused range " + request.range().header()
-          + " of " + request.url() + " (HTTP 416)", status);
+      throw new SourceException("origin refused range " + request.range().header() + " of " + url
+          + " (HTTP 416)", status);
     }
-    throw new SourceException("origin returned HTTP " + status + " for " + request.url(), status);
+    throw new SourceException("origin returned HTTP " + status + " for " + url, status);
+  }
+
+  private static boolean isRedirect(int status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  }
+
+  private static SourceException failure(URI url, IOException e) {
+    String origin = authority(url);
+    if (e instanceof HttpTimeoutException || e instanceof java.net.SocketTimeoutException) {
+      return new SourceException("origin " + origin + " timed out", e);
+    }
+    if (e instanceof ConnectException) {
+      return new SourceException("origin " + origin + " is unreachable: connection refused", e);
+    }
+    if (e instanceof UnknownHostException) {
+      return new SourceException("origin " + origin + " is unreachable: unknown host", e);
+    }
+    if (e instanceof SSLHandshakeException) {
+      return new SourceException("TLS to " + origin + " failed: " + describe(e)
+          + " (trust its CA with source.tls.ca-certs)", e);
+    }
+    return new SourceException("origin " + origin + " failed: " + describe(e), e);
   }
 
   /** Total length from {@code Content-Range: bytes a-b/total}; -1 when it is {@code *}. */
@@ -83,8 +164,60 @@ public final class HttpSourceClient implements SourceClient {
     }
   }
 
-  private static String authority(SourceRequest request) {
-    return request.url().getScheme() + "://" + request.url().getRawAuthority();
+  private static HttpClient jdkClient(SSLContext context) {
+    HttpClient.Builder builder = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NORMAL)
+        .connectTimeout(Duration.ofSeconds(10));
+    if (context != null) {
+      builder.sslContext(context);
+    }
+    return builder.build();
+  }
+
+  /** The system's trusted CAs plus the certificates in the given PEM files. */
+  static SSLContext sslContext(Iterable<String> pemFiles) {
+    try {
+      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
+      trusted.load(null, null);
+      TrustManagerFactory system = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      system.init((KeyStore) null);
+      int n = 0;
+      for (var manager : system.getTrustManagers()) {
+        if (manager instanceof X509TrustManager x509) {
+          for (X509Certificate ca : x509.getAcceptedIssuers()) {
+            trusted.setCertificateEntry("system-" + n++, ca);
+          }
+        }
+      }
+      CertificateFactory factory = CertificateFactory.getInstance("X.509");
+      for (String file : pemFiles) {
+        try (InputStream in = Files.newInputStream(Path.of(file))) {
+          var certificates = factory.generateCertificates(in);
+          if (certificates.isEmpty()) {
+            throw new IllegalArgumentException("CA file " + file + " holds no certificate");
+          }
+          for (Certificate certificate : certificates) {
+            trusted.setCertificateEntry("given-" + n++, certificate);
+          }
+        } catch (IOException e) {
+          throw new IllegalArgumentException("cannot read CA file " + file + ": " + e.getMessage());
+        } catch (java.security.cert.CertificateException e) {
+          throw new IllegalArgumentException("CA file " + file + " is not PEM certificates: " + e.getMessage());
+        }
+      }
+      TrustManagerFactory factoryWithGiven = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      factoryWithGiven.init(trusted);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, factoryWithGiven.getTrustManagers(), null);
+      return context;
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IllegalStateException("cannot set up TLS trust: " + e.getMessage(), e);
+    }
+  }
+
+  private static String authority(URI url) {
+    return url.getScheme().toLowerCase(Locale.ROOT) + "://" + url.getRawAuthority();
   }
 
   private static String describe(Throwable e) {
@@ -94,13 +227,5 @@ public final class HttpSourceClient implements SourceClient {
     }
     String message = root.getMessage();
     return message == null ? root.getClass().getSimpleName() : message;
-  }
-
-  private static void closeQuietly(InputStream body) {
-    try {
-      body.close();
-    } catch (IOException ignored) {
-      // nothing to read from it
-    }
   }
 }
