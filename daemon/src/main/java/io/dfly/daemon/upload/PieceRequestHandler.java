@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -19,47 +20,89 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.io.File;
+import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
-/** Answers one range read of a task's data, only over pieces this host has verified. */
+/**
+ * Answers range reads of a task's data on one connection, only over pieces this host has
+ * verified, within the host's upload rate and concurrency cap.
+ */
 final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final String PREFIX = "/tasks/";
   private static final String SUFFIX = "/data";
+  /** Largest write of a rate-limited upload. */
+  private static final long MAX_CHUNK = 256 * 1024;
+  /** Smallest write of a rate-limited upload, so that very low rates do not mean tiny writes. */
+  private static final long MIN_CHUNK = 16 * 1024;
+  /** Uploads are short, so a refused peer may come back soon (or try another parent). */
+  private static final String RETRY_AFTER_SECONDS = "1";
 
   private final PieceStore store;
+  private final UploadGate gate;
+  /** Done when the response being written is complete; a pipelined request waits for it. */
+  private ChannelFuture responding;
+  /** This connection's latest rate-limited upload, ended early if the connection dies. */
+  private PacedUpload paced;
 
-  PieceRequestHandler(PieceStore store) {
+  PieceRequestHandler(PieceStore store, UploadGate gate) {
     this.store = store;
+    this.gate = gate;
   }
+
+  private record Request(HttpMethod method, String path, String range, boolean keepAlive) {}
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-    boolean keepAlive = HttpUtil.isKeepAlive(request);
-    String path = request.uri();
+    Request read = new Request(request.method(), request.uri(), request.headers().get(HttpHeaderNames.RANGE),
+        HttpUtil.isKeepAlive(request));
+    if (responding == null || responding.isDone()) {
+      responding = respond(ctx, read);
+    } else {
+      ChannelPromise next = ctx.newPromise();
+      responding.addListener(previous -> respond(ctx, read).addListener(done -> next.trySuccess()));
+      responding = next;
+    }
+  }
+
+  private ChannelFuture respond(ChannelHandlerContext ctx, Request request) {
+    ChannelFuture done = answer(ctx, request);
+    if (!request.keepAlive()) {
+      done.addListener(ChannelFutureListener.CLOSE);
+    }
+    return done;
+  }
+
+  private ChannelFuture answer(ChannelHandlerContext ctx, Request request) {
+    boolean keepAlive = request.keepAlive();
+    String path = request.path();
     if (request.method() != HttpMethod.GET || !path.startsWith(PREFIX) || !path.endsWith(SUFFIX)) {
-      reply(ctx, HttpResponseStatus.NOT_FOUND, "no such resource", keepAlive);
-      return;
+      return reply(ctx, HttpResponseStatus.NOT_FOUND, "no such resource", keepAlive);
     }
     TaskStore task = store.find(path.substring(PREFIX.length(), path.length() - SUFFIX.length()));
     if (task == null) {
-      reply(ctx, HttpResponseStatus.NOT_FOUND, "task not here", keepAlive);
-      return;
+      return reply(ctx, HttpResponseStatus.NOT_FOUND, "task not here", keepAlive);
     }
     long total = task.contentLength();
     ByteRange range;
     try {
-      range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), total >= 0 ? total : Long.MAX_VALUE);
+      range = ByteRange.parse(request.range(), total >= 0 ? total : Long.MAX_VALUE);
     } catch (ByteRange.UnsatisfiableRangeException e) {
-      reply(ctx, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage(), keepAlive);
-      return;
+      return reply(ctx, HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, e.getMessage(), keepAlive);
     }
     if (range == null) {
-      reply(ctx, HttpResponseStatus.BAD_REQUEST, "a Range header is required", keepAlive);
-      return;
+      return reply(ctx, HttpResponseStatus.BAD_REQUEST, "a Range header is required", keepAlive);
     }
     if (!task.hasRange(range.first(), range.last())) {
-      reply(ctx, HttpResponseStatus.NOT_FOUND, "range not available here yet", keepAlive);
-      return;
+      return reply(ctx, HttpResponseStatus.NOT_FOUND, "range not available here yet", keepAlive);
+    }
+    if (!gate.tryStart()) {
+      DefaultFullHttpResponse busy = plain(HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "this host is already serving " + gate.maxConcurrent + " uploads, retry later", keepAlive);
+      busy.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+      return ctx.writeAndFlush(busy);
     }
     HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT);
     response.headers()
@@ -68,27 +111,128 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
             : "bytes " + range.first() + "-" + range.last() + "/*");
     HttpUtil.setKeepAlive(response, keepAlive);
     ctx.write(response);
-    ctx.write(new DefaultFileRegion(task.dataPath().toFile(), range.first(), range.length()));
-    ChannelFuture done = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-    if (!keepAlive) {
-      done.addListener(ChannelFutureListener.CLOSE);
+    File data = task.dataPath().toFile();
+    if (gate.rate.isUnlimited()) {
+      // Unlimited: the whole range in one sendfile. Closing the connection fails these writes,
+      // so the slot is always given back.
+      DefaultFileRegion region = new DefaultFileRegion(data, range.first(), range.length());
+      ctx.write(region).addListener(written -> gate.countUploaded(region.transferred()));
+      ChannelFuture done = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+      done.addListener(last -> gate.finish());
+      return done;
     }
+    // The head goes out now, so the client does not wait on the first chunk to see it.
+    ctx.flush();
+    paced = new PacedUpload(ctx, data, range.first(), range.last() + 1);
+    paced.sendNext();
+    return paced.done;
   }
 
-  private static void reply(ChannelHandlerContext ctx, HttpResponseStatus status, String message, boolean keepAlive) {
-    DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-        Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
-    response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-        .set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-    HttpUtil.setKeepAlive(response, keepAlive);
-    ChannelFuture done = ctx.writeAndFlush(response);
-    if (!keepAlive) {
-      done.addListener(ChannelFutureListener.CLOSE);
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    // A paced upload waiting for its next chunk has no write pending that the close could fail.
+    if (paced != null) {
+      paced.finish(new ClosedChannelException());
     }
+    super.channelInactive(ctx);
   }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
+  }
+
+  private static ChannelFuture reply(ChannelHandlerContext ctx, HttpResponseStatus status, String message,
+      boolean keepAlive) {
+    return ctx.writeAndFlush(plain(status, message, keepAlive));
+  }
+
+  private static DefaultFullHttpResponse plain(HttpResponseStatus status, String message, boolean keepAlive) {
+    DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+        Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
+    response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+    HttpUtil.setKeepAlive(response, keepAlive);
+    return response;
+  }
+
+  /**
+   * Sends a range chunk by chunk (each still a sendfile), drawing every chunk from the rate
+   * limiter first and scheduling its write after the wait, so the event loop never blocks. The
+   * next chunk is drawn only once the previous one is written. Runs on the channel's event loop.
+   */
+  private final class PacedUpload {
+    final ChannelPromise done;
+    private final ChannelHandlerContext ctx;
+    private final File data;
+    private final long end;
+    private long position;
+    private ScheduledFuture<?> waiting;
+    private boolean finished;
+
+    PacedUpload(ChannelHandlerContext ctx, File data, long first, long end) {
+      this.ctx = ctx;
+      this.data = data;
+      this.position = first;
+      this.end = end;
+      this.done = ctx.newPromise();
+    }
+
+    void sendNext() {
+      if (finished) {
+        return;
+      }
+      if (!ctx.channel().isActive()) {
+        finish(new ClosedChannelException());
+        return;
+      }
+      long length = Math.min(chunkSize(), end - position);
+      long wait = gate.rate.reserve(length);
+      if (wait > 0) {
+        waiting = ctx.executor().schedule(() -> write(length), wait, TimeUnit.NANOSECONDS);
+      } else {
+        write(length);
+      }
+    }
+
+    private void write(long length) {
+      DefaultFileRegion region = new DefaultFileRegion(data, position, length);
+      position += length;
+      ctx.writeAndFlush(region).addListener(written -> {
+        gate.countUploaded(region.transferred());
+        if (!written.isSuccess()) {
+          // The client was promised the whole range: a short body must end the connection.
+          ctx.close();
+          finish(written.cause());
+        } else if (position < end) {
+          sendNext();
+        } else {
+          ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(last -> finish(last.cause()));
+        }
+      });
+    }
+
+    /** Ends this upload and frees its slot, once; a null cause means it completed. */
+    void finish(Throwable cause) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      if (waiting != null) {
+        waiting.cancel(false);
+      }
+      gate.finish();
+      if (cause == null) {
+        done.setSuccess();
+      } else {
+        done.setFailure(cause);
+      }
+    }
+
+    /** About a tenth of a second of the rate, so a slow upload still shows steady progress. */
+    private long chunkSize() {
+      long rate = gate.rate.rate();
+      return rate > 0 ? Math.clamp(rate / 10, MIN_CHUNK, MAX_CHUNK) : MAX_CHUNK;
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.dfly.daemon.upload;
 
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.daemon.storage.PieceStore;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -15,13 +16,29 @@ import java.net.InetSocketAddress;
 /**
  * Serves piece bytes to other peers: {@code GET /tasks/<task id>/data} with a byte range, sent
  * straight from the data file with {@code sendfile} (Netty's {@link io.netty.channel.FileRegion}).
+ *
+ * <p>All uploads share one {@link RateLimiter}; while it limits, ranges go out in chunks paced
+ * by it. Beyond {@code maxConcurrentUploads} running uploads a request gets 503 with
+ * {@code Retry-After}.
  */
 public final class UploadServer implements AutoCloseable {
   private final EventLoopGroup boss = new NioEventLoopGroup(1);
   private final EventLoopGroup workers = new NioEventLoopGroup(2);
+  private final UploadGate gate;
   private final Channel channel;
 
+  /** A server without rate or concurrency limits. */
   public UploadServer(String ip, int port, PieceStore store) throws InterruptedException {
+    this(ip, port, store, new RateLimiter(0), Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param rate the host's total upload rate; change it at any time with {@link RateLimiter#setRate}
+   * @param maxConcurrentUploads uploads served at once, at least 1
+   */
+  public UploadServer(String ip, int port, PieceStore store, RateLimiter rate, int maxConcurrentUploads)
+      throws InterruptedException {
+    gate = new UploadGate(rate, maxConcurrentUploads);
     channel = new ServerBootstrap()
         .group(boss, workers)
         .channel(NioServerSocketChannel.class)
@@ -31,7 +48,7 @@ public final class UploadServer implements AutoCloseable {
             ch.pipeline()
                 .addLast(new HttpServerCodec())
                 .addLast(new HttpObjectAggregator(8 * 1024))
-                .addLast(new PieceRequestHandler(store));
+                .addLast(new PieceRequestHandler(store, gate));
           }
         })
         .bind(new InetSocketAddress(ip, port))
@@ -41,6 +58,16 @@ public final class UploadServer implements AutoCloseable {
 
   public int port() {
     return ((InetSocketAddress) channel.localAddress()).getPort();
+  }
+
+  /** Bytes written to peers since start, counting the written part of aborted uploads. */
+  public long uploadedBytes() {
+    return gate.uploaded();
+  }
+
+  /** Uploads in progress now. */
+  public int activeUploads() {
+    return gate.active();
   }
 
   @Override
