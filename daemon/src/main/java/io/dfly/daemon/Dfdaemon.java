@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class Dfdaemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dfdaemon.class);
   private static final int FIRST_ANNOUNCE_ATTEMPTS = 10;
+  /** How much progress a crash can lose, at most. */
+  private static final long CHECKPOINT_MILLIS = 2000;
 
   private final PieceStore pieceStore;
   private final SchedulerClient scheduler;
@@ -43,7 +45,7 @@ public final class Dfdaemon implements AutoCloseable {
   private final UploadServer uploadServer;
   private final List<Server> grpcServers = new ArrayList<>();
   private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
-      Thread.ofPlatform().daemon().name("announcer").factory());
+      Thread.ofPlatform().daemon().name("housekeeping").factory());
 
   public Dfdaemon(DaemonConfig config) throws IOException, InterruptedException {
     Host host = describeHost(config);
@@ -62,6 +64,9 @@ public final class Dfdaemon implements AutoCloseable {
           .build()
           .start());
     }
+    announcer.scheduleWithFixedDelay(pieceStore::checkpointAll, CHECKPOINT_MILLIS, CHECKPOINT_MILLIS,
+        TimeUnit.MILLISECONDS);
+    tasks.resumeUnfinished();
     log.info("dfdaemon {} ready: peers on {}:{} (upload {}), dfget on 127.0.0.1:{}{}", host.getId(),
         host.getIp(), config.grpcPort, config.uploadPort, config.grpcPort, config.seedPeer ? ", seed peer" : "");
   }

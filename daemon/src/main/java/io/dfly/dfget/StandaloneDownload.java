@@ -20,7 +20,7 @@ final class StandaloneDownload {
     URI url = SourceClients.get().checkUrl(download.getUrl());
     try (SourceResponse response = SourceClients.get().forUrl(url)
         .open(SourceRequest.whole(url, download.getHeadersMap()))) {
-      return OutputFiles.publish(response.stream(), response.totalLength(), output, expected);
+      return OutputFiles.publish(response.body(), response.totalLength(), output, expected);
     } catch (SourceException | OutputFiles.BadContentException e) {
       throw new Commands.UserError(1, e.getMessage());
     } catch (IOException e) {

@@ -131,6 +131,10 @@ public final class PeerTask {
         }
       });
       send(request().setRegister(RegisterPeer.newBuilder().setDownload(download)));
+      // Pieces kept from before a restart: the scheduler may hand this peer out as a parent.
+      for (Piece piece : store.finishedPieces()) {
+        send(request().setPieceFinished(PieceFinished.newBuilder().setPiece(piece)));
+      }
       log.info("task {} registered as peer {} with scheduler {}", taskId, peerId,
           manager.scheduler().ownerAddress(taskId));
     } catch (RuntimeException e) {

@@ -14,12 +14,15 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tasks this host downloads: at most one {@link PeerTask} per task at a time, however many
  * dfget calls or seed triggers ask for it; a finished task is answered from the piece store.
  */
 public final class TaskManager {
+  private static final Logger log = LoggerFactory.getLogger(TaskManager.class);
   private final DaemonConfig config;
   private final Host host;
   private final PieceStore pieceStore;
@@ -45,16 +48,44 @@ public final class TaskManager {
     String taskId = TaskId.of(download);
     TaskStore existing = pieceStore.find(taskId);
     if (existing != null && existing.isComplete()) {
-      return CompletableFuture.completedFuture(existing);
+      if (existing.isIntact()) {
+        existing.touch();
+        return CompletableFuture.completedFuture(existing);
+      }
+      log.warn("task {}: the cached data file was changed after it completed; fetching it again", taskId);
+      removeQuietly(taskId);
     }
     PeerTask task = active.computeIfAbsent(taskId, id -> {
       String peerId = host.getId() + "-" + UUID.randomUUID();
-      PeerTask created = new PeerTask(this, download, id, peerId, pieceStore.open(id));
-      created.result().whenComplete((store, error) -> active.remove(id, created));
+      TaskStore store = pieceStore.open(id);
+      store.recordDownload(download);
+      store.touch();
+      PeerTask created = new PeerTask(this, download, id, peerId, store);
+      created.result().whenComplete((done, error) -> active.remove(id, created));
       created.start();
       return created;
     });
     return task.result();
+  }
+
+  /** Resumes the tasks a previous run of this daemon had not finished. */
+  public void resumeUnfinished() {
+    for (TaskStore store : pieceStore.unfinished()) {
+      log.info("task {}: resuming with {} of {} pieces", store.taskId(), store.finishedCount(), store.pieceCount());
+      download(store.download()).whenComplete((done, error) -> {
+        if (error != null) {
+          log.warn("task {}: resumed download failed: {}", store.taskId(), error.getMessage());
+        }
+      });
+    }
+  }
+
+  private void removeQuietly(String taskId) {
+    try {
+      pieceStore.remove(taskId);
+    } catch (java.io.IOException e) {
+      log.warn("task {}: cannot remove its files: {}", taskId, e.getMessage());
+    }
   }
 
   /** True while this host is downloading the task. */

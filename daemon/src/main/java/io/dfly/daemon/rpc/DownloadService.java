@@ -53,7 +53,7 @@ public final class DownloadService extends DfdaemonDownloadGrpc.DfdaemonDownload
       CompletableFuture<TaskStore> task = tasks.download(download);
       boolean cacheHit = task.isDone();
       TaskStore store = awaitWithProgress(taskId, task, responses);
-      OutputFiles.publish(store.dataPath(), output, expected);
+      OutputFiles.publish(store.dataPath(), null, output, expected);
       responses.onNext(DownloadResponse.newBuilder().setResult(DownloadResult.newBuilder()
           .setTaskId(taskId)
           .setContentLength(store.contentLength())

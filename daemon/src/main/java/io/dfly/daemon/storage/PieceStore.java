@@ -4,14 +4,19 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The daemon's piece store: one directory per task under {@code <data-dir>/tasks}. Finished
- * tasks found at start-up are served again; unfinished ones are discarded for now.
+ * The daemon's piece store: one directory per task under {@code <data-dir>/tasks}. At start-up
+ * finished tasks are served again and unfinished ones come back with the pieces their last
+ * checkpoint recorded, ready to be resumed; a task directory without metadata (a crash before
+ * its first checkpoint) is removed.
  */
 public final class PieceStore implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PieceStore.class);
@@ -26,14 +31,20 @@ public final class PieceStore implements AutoCloseable {
   }
 
   private void restore() throws IOException {
+    int unfinished = 0;
     try (Stream<Path> dirs = Files.list(tasksDir)) {
       for (Path dir : dirs.toList()) {
         String taskId = dir.getFileName().toString();
         Path metadata = dir.resolve(TaskMetadata.FILE_NAME);
         if (Files.isRegularFile(metadata)) {
           try {
-            tasks.put(taskId, TaskStore.restore(taskId, dir, TaskMetadata.read(metadata)));
-            continue;
+            TaskStore store = TaskStore.restore(taskId, dir, TaskMetadata.read(metadata));
+            if (store.isComplete() || store.download() != null) {
+              tasks.put(taskId, store);
+              unfinished += store.isComplete() ? 0 : 1;
+              continue;
+            }
+            store.close();
           } catch (IOException e) {
             log.warn("task {} has unreadable metadata, discarding it: {}", taskId, e.getMessage());
           }
@@ -41,7 +52,7 @@ public final class PieceStore implements AutoCloseable {
         deleteTree(dir);
       }
     }
-    log.info("piece store {}: {} finished tasks", tasksDir, tasks.size());
+    log.info("piece store {}: {} finished and {} unfinished tasks", tasksDir, tasks.size() - unfinished, unfinished);
   }
 
   /** The task's store, created empty when the task is new here. */
@@ -60,14 +71,69 @@ public final class PieceStore implements AutoCloseable {
     return tasks.get(taskId);
   }
 
+  /** Every task here, finished or not. */
+  public List<TaskStore> tasks() {
+    return new ArrayList<>(tasks.values());
+  }
+
+  /** Unfinished tasks that know their download request, for resuming after a restart. */
+  public List<TaskStore> unfinished() {
+    return tasks.values().stream().filter(t -> !t.isComplete() && t.download() != null).toList();
+  }
+
+  /** Keeps a task until it is deleted explicitly, whatever garbage collection finds. */
+  public void pin(TaskStore store) throws IOException {
+    store.pin();
+    store.saveMetadata();
+  }
+
+  /** Deletes a task's files; true when it was here. */
+  public boolean remove(String taskId) throws IOException {
+    TaskStore store = tasks.remove(taskId);
+    if (store == null) {
+      return false;
+    }
+    store.close();
+    deleteTree(store.dir());
+    return true;
+  }
+
+  /** Bytes held by every task. */
+  public long usedBytes() {
+    long sum = 0;
+    for (TaskStore store : tasks.values()) {
+      sum += store.sizeOnDisk();
+    }
+    return sum;
+  }
+
+  public Path directory() {
+    return tasksDir;
+  }
+
+  /** Checkpoints every unfinished task; called periodically and at shutdown. */
+  public void checkpointAll() {
+    for (TaskStore store : tasks.values()) {
+      try {
+        store.checkpoint();
+      } catch (IOException e) {
+        log.warn("checkpoint of task {} failed: {}", store.taskId(), e.getMessage());
+      }
+    }
+  }
+
   @Override
   public void close() {
+    checkpointAll();
     tasks.values().forEach(TaskStore::close);
   }
 
   private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
     try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     }

@@ -1,5 +1,6 @@
 package io.dfly.daemon.storage;
 
+import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Piece;
 import io.dfly.common.piece.PieceMath;
 import java.io.IOException;
@@ -31,6 +32,12 @@ public final class TaskStore {
   private long pieceLength = -1;
   private boolean complete;
   private long version;
+  private Download download;
+  private boolean pinned;
+  /** Pieces finished since the last checkpoint. */
+  private boolean dirty;
+  private long dataModifiedMillis;
+  private volatile long lastAccessMillis = System.currentTimeMillis();
 
   TaskStore(String taskId, Path dir) throws IOException {
     this.taskId = taskId;
@@ -40,7 +47,7 @@ public final class TaskStore {
         StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
   }
 
-  /** Restores a finished task from its metadata. */
+  /** Restores a task, finished or not, from its metadata. */
   static TaskStore restore(String taskId, Path dir, TaskMetadata metadata) throws IOException {
     TaskStore store = new TaskStore(taskId, dir);
     store.contentLength = metadata.contentLength();
@@ -49,8 +56,59 @@ public final class TaskStore {
       store.finished.put(p.number(), p.toPiece());
     }
     store.traffic.restore(metadata.traffic());
-    store.complete = true;
+    store.complete = metadata.complete();
+    store.download = metadata.downloadRequest();
+    store.pinned = metadata.pinned();
+    store.dataModifiedMillis = metadata.dataModifiedMillis();
+    store.lastAccessMillis = Files.getLastModifiedTime(dir.resolve(TaskMetadata.FILE_NAME)).toMillis();
     return store;
+  }
+
+  /** The request this task was downloaded for, or null (imported files, old records). */
+  public synchronized Download download() {
+    return download;
+  }
+
+  /** Records the request on first use, so that a restart can resume the task. */
+  public synchronized void recordDownload(Download request) {
+    if (download == null) {
+      download = request;
+    }
+  }
+
+  public synchronized boolean isPinned() {
+    return pinned;
+  }
+
+  public synchronized void pin() {
+    pinned = true;
+  }
+
+  /** Notes a use (download, cache hit, upload) for least-recently-used eviction. */
+  public void touch() {
+    lastAccessMillis = System.currentTimeMillis();
+  }
+
+  public long lastAccessMillis() {
+    return lastAccessMillis;
+  }
+
+  /** Bytes this task holds on disk. */
+  public synchronized long sizeOnDisk() {
+    return complete ? contentLength : finishedBytes();
+  }
+
+  /**
+   * For a complete task: the data file still has its length and the mtime it had at completion.
+   * An output hard-linked to it could have been written to; such a copy is not served again.
+   */
+  public synchronized boolean isIntact() {
+    try {
+      return Files.size(dataPath()) == contentLength
+          && Files.getLastModifiedTime(dataPath()).toMillis() == dataModifiedMillis;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   public String taskId() {
@@ -209,6 +267,7 @@ public final class TaskStore {
   /** Records a verified piece; its bytes must already be in the data file. */
   public synchronized void markFinished(Piece piece) {
     if (finished.putIfAbsent(piece.getNumber(), piece) == null) {
+      dirty = true;
       version++;
       notifyAll();
     }
@@ -225,14 +284,52 @@ public final class TaskStore {
       if (complete) {
         return;
       }
-      metadata = TaskMetadata.of(contentLength, pieceLength, finished.values(), traffic.snapshot());
+      dataModifiedMillis = Files.getLastModifiedTime(dataPath()).toMillis();
+      metadata = metadata(true);
     }
     metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
     synchronized (this) {
       complete = true;
+      dirty = false;
       version++;
       notifyAll();
     }
+  }
+
+  /**
+   * Records the pieces finished so far, for an unfinished task, so that a crash or restart
+   * loses at most the pieces since the last checkpoint. Pieces are snapshotted before the data
+   * is forced, so every piece listed has its bytes on disk.
+   */
+  public void checkpoint() throws IOException {
+    TaskMetadata metadata;
+    synchronized (this) {
+      if (complete || !dirty || download == null) {
+        return;
+      }
+      dirty = false;
+      metadata = metadata(false);
+    }
+    channel.force(false);
+    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
+  }
+
+  /** Rewrites the metadata of a complete task after a change such as pinning. */
+  void saveMetadata() throws IOException {
+    TaskMetadata metadata;
+    synchronized (this) {
+      metadata = metadata(complete);
+    }
+    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
+  }
+
+  private TaskMetadata metadata(boolean completeNow) {
+    return TaskMetadata.of(contentLength, pieceLength, finished.values(), traffic.snapshot(), completeNow,
+        download, pinned, dataModifiedMillis);
+  }
+
+  Path dir() {
+    return dir;
   }
 
   void close() {

@@ -3,6 +3,7 @@ package io.dfly.daemon.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Piece;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -84,7 +85,7 @@ class PieceStoreTest {
   }
 
   @Test
-  void finishedTasksSurviveARestartAndUnfinishedOnesAreDropped() throws IOException {
+  void finishedTasksSurviveARestartAndUnfinishedOnesWithoutACheckpointAreDropped() throws IOException {
     byte[] content = random(2500, 2);
     try (PieceStore pieces = new PieceStore(dataDir)) {
       TaskStore done = pieces.open("done");
@@ -109,6 +110,60 @@ class PieceStoreTest {
       assertThat(Arrays.equals(Files.readAllBytes(done.dataPath()), content)).isTrue();
       assertThat(restarted.find("partial")).isNull();
       assertThat(dataDir.resolve("tasks/partial")).doesNotExist();
+    }
+  }
+
+  private static void write(TaskStore task, byte[] content, int n, int pieceLength) throws IOException {
+    int offset = n * pieceLength;
+    int length = Math.min(pieceLength, content.length - offset);
+    task.markFinished(task.readPiece(java.nio.channels.Channels.newChannel(
+        new ByteArrayInputStream(content, offset, length)), n, offset, length, true));
+  }
+
+  @Test
+  void unfinishedTasksComeBackWithTheirCheckpointedPiecesAndRequest() throws IOException {
+    byte[] content = random(4000, 3);
+    Download request = Download.newBuilder().setUrl("http://origin/file").setTag("t").build();
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("resume");
+      task.recordDownload(request);
+      task.setLayout(4000, 1024);
+      write(task, content, 0, 1024);
+      write(task, content, 2, 1024);
+      pieces.checkpointAll();
+      write(task, content, 3, 1024); // after the checkpoint: the crash loses it
+      Files.copy(dataDir.resolve("tasks/resume/metadata.json"), dataDir.resolve("crash-copy.json"));
+    }
+    // What a crash leaves: the last checkpoint, not what the clean close wrote.
+    Files.copy(dataDir.resolve("crash-copy.json"), dataDir.resolve("tasks/resume/metadata.json"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (PieceStore restarted = new PieceStore(dataDir)) {
+      TaskStore task = restarted.find("resume");
+      assertThat(task.isComplete()).isFalse();
+      assertThat(task.download()).isEqualTo(request);
+      assertThat(task.finishedPieces()).extracting(Piece::getNumber).containsExactly(0, 2);
+      assertThat(task.pieceCount()).isEqualTo(4);
+      assertThat(restarted.unfinished()).containsExactly(task);
+      assertThat(task.hasRange(2048, 3071)).isTrue();
+      assertThat(task.hasRange(1024, 1024)).isFalse();
+    }
+  }
+
+  @Test
+  void aCompleteTaskWhoseDataChangedIsNoLongerIntact() throws IOException {
+    byte[] content = random(1500, 4);
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("linked");
+      task.setLayout(1500, 1024);
+      write(task, content, 0, 1024);
+      write(task, content, 1, 1024);
+      task.markComplete();
+      assertThat(task.isIntact()).isTrue();
+      // someone appends to an output hard-linked to the store's file
+      Files.write(task.dataPath(), new byte[] {1}, java.nio.file.StandardOpenOption.APPEND);
+      assertThat(task.isIntact()).isFalse();
+      assertThat(pieces.remove("linked")).isTrue();
+      assertThat(dataDir.resolve("tasks/linked")).doesNotExist();
     }
   }
 }
