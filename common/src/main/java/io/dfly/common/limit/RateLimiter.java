@@ -12,9 +12,9 @@ import java.util.function.LongSupplier;
  * host, or all fetches of one task).
  *
  * <p><b>Burst.</b> An idle bucket saves up at most {@code burst} worth of its rate (200 ms by
- * default), so a transfer starting after a pause may run that far ahead. Over any window of
- * length T the bytes granted are at most {@code rate * (T + burst)}, so the long-run average
- * cannot exceed the rate.
+ * default), so a transfer starting after a pause may run that far ahead. The bytes whose wait
+ * ends within any window of length T are at most {@code rate * (T + burst)}, so the long-run
+ * average cannot exceed the rate.
  *
  * <p><b>Debt.</b> A draw never waits for more tokens than the bucket can hold: it takes all it
  * asks for at once, possibly leaving the bucket in debt, and its caller waits until that debt is
