@@ -165,7 +165,14 @@ public final class S3SourceClient implements SourceClient {
 
   private static SourceException failure(SdkException e, Location location, ByteRange range) {
     if (!(e instanceof S3Exception s3)) {
-      return new SourceException("s3 request for " + location + " failed: " + oneLine(e.getMessage()), e);
+      // the SDK's own message is a paragraph of advice; the root cause names the problem
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      String reason = root == e ? oneLine(e.getMessage())
+          : root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + oneLine(root.getMessage()));
+      return new SourceException("s3 request for " + location + " failed: " + reason, e);
     }
     int status = s3.statusCode();
     String code = s3.awsErrorDetails() == null ? null : s3.awsErrorDetails().errorCode();
