@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
@@ -117,14 +118,16 @@ public final class FileSourceClient implements SourceClient {
   }
 
   private static SourceException failure(IOException e, URI url) {
+    // while listing, the failing path may be one below the URL's
+    String path = e instanceof FileSystemException fse && fse.getFile() != null ? fse.getFile() : url.getPath();
     if (e instanceof NoSuchFileException || e instanceof NotDirectoryException) {
-      return new SourceException("file " + url.getPath() + " not found", 404);
+      return new SourceException("file " + path + " not found", 404);
     }
     if (e instanceof AccessDeniedException) {
-      return new SourceException("file " + url.getPath() + " is not readable: permission denied", 403);
+      return new SourceException("file " + path + " is not readable: permission denied", 403);
     }
-    String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return new SourceException("reading " + url.getPath() + " failed: " + reason, e);
+    String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
+    return new SourceException("reading " + path + " failed: " + (reason == null ? e.getClass().getSimpleName() : reason), e);
   }
 
   /** A file channel that ends after {@code remaining} bytes: the end of the range. */
