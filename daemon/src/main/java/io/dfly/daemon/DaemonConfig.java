@@ -36,4 +36,19 @@ public class DaemonConfig {
   public int announceIntervalSeconds = 30;
   /** Concurrent uploads this host accepts, announced to the scheduler. */
   public int uploadLimit = 200;
+  /** Piece store bounds and garbage collection. */
+  public Gc gc = new Gc();
+
+  /** When the piece store lets go of tasks. */
+  public static class Gc {
+    public int intervalSeconds = 60;
+    /** A task unused for this long is removed (pinned ones are kept). */
+    public long taskTtlSeconds = 6 * 3600;
+    /** Above this disk use (percent), least recently used tasks go... */
+    public int highWatermarkPercent = 80;
+    /** ...until use is back under this. */
+    public int lowWatermarkPercent = 60;
+    /** Most the store may hold, like "200GiB"; empty: bounded by the filesystem alone. */
+    public String quota = "";
+  }
 }

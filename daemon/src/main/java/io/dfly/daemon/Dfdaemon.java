@@ -9,6 +9,8 @@ import io.dfly.daemon.rpc.LoopbackOnly;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.rpc.PeerService;
 import io.dfly.daemon.rpc.SchedulerClient;
+import io.dfly.common.unit.ByteSize;
+import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.upload.UploadServer;
 import io.grpc.Server;
@@ -52,6 +54,10 @@ public final class Dfdaemon implements AutoCloseable {
     pieceStore = new PieceStore(Path.of(config.dataDir));
     scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host);
     TaskManager tasks = new TaskManager(config, host, pieceStore, scheduler, peerChannels);
+    GarbageCollector gc = new GarbageCollector(pieceStore, new GarbageCollector.Policy(
+        config.gc.taskTtlSeconds * 1000, config.gc.highWatermarkPercent, config.gc.lowWatermarkPercent,
+        config.gc.quota.isBlank() ? 0 : ByteSize.parse(config.gc.quota)), tasks::isDownloading, System::currentTimeMillis);
+    tasks.useGarbageCollector(gc);
     uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore);
     announceUntilAccepted();
     announcer.scheduleWithFixedDelay(scheduler::announceHost,
@@ -64,6 +70,8 @@ public final class Dfdaemon implements AutoCloseable {
           .build()
           .start());
     }
+    announcer.scheduleWithFixedDelay(gc::collect, config.gc.intervalSeconds, config.gc.intervalSeconds,
+        TimeUnit.SECONDS);
     announcer.scheduleWithFixedDelay(pieceStore::checkpointAll, CHECKPOINT_MILLIS, CHECKPOINT_MILLIS,
         TimeUnit.MILLISECONDS);
     tasks.resumeUnfinished();

@@ -14,6 +14,7 @@ import io.dfly.api.scheduler.v1.PieceFailed;
 import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.common.piece.PieceMath;
+import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.TaskStore;
 import io.grpc.stub.StreamObserver;
 import java.util.HashMap;
@@ -56,6 +57,7 @@ public final class PeerTask {
   private Origin origin;
   private int lowestMissing;
   private boolean finished;
+  private boolean roomMade;
 
   PeerTask(TaskManager manager, Download download, String taskId, String peerId, TaskStore store) {
     this.manager = manager;
@@ -94,7 +96,7 @@ public final class PeerTask {
         } else {
           handle(event);
         }
-        if (!finished) {
+        if (!finished && makeRoom()) {
           dispatch();
           maybeComplete();
         }
@@ -295,6 +297,21 @@ public final class PeerTask {
   }
 
   // ---- pieces ----------------------------------------------------------------------------
+
+  /** Once the length is known: room in the store for the rest, or the task fails before writing. */
+  private boolean makeRoom() {
+    if (roomMade || store.contentLength() < 0) {
+      return true;
+    }
+    try {
+      manager.makeRoom(store);
+      roomMade = true;
+      return true;
+    } catch (GarbageCollector.StoreFullException e) {
+      fail(e.getMessage(), false);
+      return false;
+    }
+  }
 
   private void dispatch() {
     int concurrency = manager.config().pieceConcurrency;

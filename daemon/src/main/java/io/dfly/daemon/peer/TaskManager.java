@@ -6,6 +6,7 @@ import io.dfly.common.task.TaskId;
 import io.dfly.daemon.DaemonConfig;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.rpc.SchedulerClient;
+import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
 import io.dfly.source.SourceClients;
@@ -31,6 +32,7 @@ public final class TaskManager {
   private final SourceClients sources = SourceClients.get();
   private final BulkHttpClient httpClient;
   private final ConcurrentHashMap<String, PeerTask> active = new ConcurrentHashMap<>();
+  private volatile GarbageCollector gc;
 
   public TaskManager(DaemonConfig config, Host host, PieceStore pieceStore, SchedulerClient scheduler,
       PeerChannels peerChannels) {
@@ -66,6 +68,18 @@ public final class TaskManager {
       return created;
     });
     return task.result();
+  }
+
+  public void useGarbageCollector(GarbageCollector collector) {
+    this.gc = collector;
+  }
+
+  /** Makes room in the store for the rest of a task, evicting unused tasks if need be. */
+  void makeRoom(TaskStore store) throws GarbageCollector.StoreFullException {
+    GarbageCollector collector = gc;
+    if (collector != null && store.contentLength() > 0) {
+      collector.makeRoom(store.contentLength() - store.finishedBytes(), store.taskId());
+    }
   }
 
   /** Resumes the tasks a previous run of this daemon had not finished. */

@@ -38,6 +38,8 @@ public final class TaskStore {
   private boolean dirty;
   private long dataModifiedMillis;
   private volatile long lastAccessMillis = System.currentTimeMillis();
+  /** One metadata writer at a time (conductor, checkpoints, pinning), outside the state monitor. */
+  private final Object metadataWrites = new Object();
 
   TaskStore(String taskId, Path dir) throws IOException {
     this.taskId = taskId;
@@ -60,7 +62,7 @@ public final class TaskStore {
     store.download = metadata.downloadRequest();
     store.pinned = metadata.pinned();
     store.dataModifiedMillis = metadata.dataModifiedMillis();
-    store.lastAccessMillis = Files.getLastModifiedTime(dir.resolve(TaskMetadata.FILE_NAME)).toMillis();
+    store.touchAt(Files.getLastModifiedTime(dir.resolve(TaskMetadata.FILE_NAME)).toMillis());
     return store;
   }
 
@@ -86,7 +88,11 @@ public final class TaskStore {
 
   /** Notes a use (download, cache hit, upload) for least-recently-used eviction. */
   public void touch() {
-    lastAccessMillis = System.currentTimeMillis();
+    touchAt(System.currentTimeMillis());
+  }
+
+  void touchAt(long millis) {
+    lastAccessMillis = millis;
   }
 
   public long lastAccessMillis() {
@@ -279,20 +285,22 @@ public final class TaskStore {
    */
   public void markComplete() throws IOException {
     channel.force(false);
-    TaskMetadata metadata;
-    synchronized (this) {
-      if (complete) {
-        return;
+    synchronized (metadataWrites) {
+      TaskMetadata metadata;
+      synchronized (this) {
+        if (complete) {
+          return;
+        }
+        dataModifiedMillis = Files.getLastModifiedTime(dataPath()).toMillis();
+        metadata = metadata(true);
       }
-      dataModifiedMillis = Files.getLastModifiedTime(dataPath()).toMillis();
-      metadata = metadata(true);
-    }
-    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
-    synchronized (this) {
-      complete = true;
-      dirty = false;
-      version++;
-      notifyAll();
+      metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
+      synchronized (this) {
+        complete = true;
+        dirty = false;
+        version++;
+        notifyAll();
+      }
     }
   }
 
@@ -302,25 +310,29 @@ public final class TaskStore {
    * is forced, so every piece listed has its bytes on disk.
    */
   public void checkpoint() throws IOException {
-    TaskMetadata metadata;
-    synchronized (this) {
-      if (complete || !dirty || download == null) {
-        return;
+    synchronized (metadataWrites) {
+      TaskMetadata metadata;
+      synchronized (this) {
+        if (complete || !dirty || download == null) {
+          return;
+        }
+        dirty = false;
+        metadata = metadata(false);
       }
-      dirty = false;
-      metadata = metadata(false);
+      channel.force(false);
+      metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
     }
-    channel.force(false);
-    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
   }
 
-  /** Rewrites the metadata of a complete task after a change such as pinning. */
+  /** Rewrites the metadata after a change such as pinning. */
   void saveMetadata() throws IOException {
-    TaskMetadata metadata;
-    synchronized (this) {
-      metadata = metadata(complete);
+    synchronized (metadataWrites) {
+      TaskMetadata metadata;
+      synchronized (this) {
+        metadata = metadata(complete);
+      }
+      metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
     }
-    metadata.write(dir.resolve(TaskMetadata.FILE_NAME));
   }
 
   private TaskMetadata metadata(boolean completeNow) {
