@@ -34,8 +34,12 @@ public class DaemonConfig {
   public int stallTimeoutSeconds = 60;
   /** How often the host is announced again, so a restarted scheduler learns it. */
   public int announceIntervalSeconds = 30;
-  /** Concurrent uploads this host accepts, announced to the scheduler. */
+  /** Concurrent uploads this host accepts (more get HTTP 503), announced to the scheduler. */
   public int uploadLimit = 200;
+  /** Total download rate of the host, like "100MiB" (per second); empty: unlimited. Changeable live. */
+  public String downloadRate = "";
+  /** Total upload rate of the host to other peers; empty: unlimited. Changeable live. */
+  public String uploadRate = "";
   /** Piece store bounds and garbage collection. */
   public Gc gc = new Gc();
 

@@ -2,6 +2,7 @@ package io.dfly.daemon;
 
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostType;
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.HostPort;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.rpc.DownloadService;
@@ -45,6 +46,7 @@ public final class Dfdaemon implements AutoCloseable {
   private final SchedulerClient scheduler;
   private final PeerChannels peerChannels = new PeerChannels();
   private final UploadServer uploadServer;
+  private final RateLimiter uploadRate;
   private final List<Server> grpcServers = new ArrayList<>();
   private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("housekeeping").factory());
@@ -58,7 +60,8 @@ public final class Dfdaemon implements AutoCloseable {
         config.gc.taskTtlSeconds * 1000, config.gc.highWatermarkPercent, config.gc.lowWatermarkPercent,
         config.gc.quota.isBlank() ? 0 : ByteSize.parse(config.gc.quota)), tasks::isDownloading, System::currentTimeMillis);
     tasks.useGarbageCollector(gc);
-    uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore);
+    uploadRate = new RateLimiter(config.uploadRate.isBlank() ? 0 : ByteSize.parse(config.uploadRate));
+    uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit);
     announceUntilAccepted();
     announcer.scheduleWithFixedDelay(scheduler::announceHost,
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
@@ -66,7 +69,8 @@ public final class Dfdaemon implements AutoCloseable {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
           .executor(Executors.newVirtualThreadPerTaskExecutor())
           .addService(new PeerService(tasks, config.seedPeer))
-          .addService(ServerInterceptors.intercept(new DownloadService(tasks), new LoopbackOnly()))
+          .addService(ServerInterceptors.intercept(new DownloadService(tasks, uploadRate, config.uploadLimit),
+              new LoopbackOnly()))
           .build()
           .start());
     }

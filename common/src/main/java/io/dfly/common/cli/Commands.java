@@ -21,7 +21,7 @@ public final class Commands {
           } else {
             e.printStackTrace(line.getErr());
           }
-          return e instanceof UserError u ? u.exitCode() : 1;
+          return e instanceof UserError u ? u.exitCode() : e instanceof IllegalArgumentException ? 2 : 1;
         });
     return cli.execute(args);
   }

@@ -52,6 +52,32 @@ public record ByteRange(long first, long last) {
     }
   }
 
+  /**
+   * Parses a range a caller wants before the content length is known: "FIRST-LAST" or "FIRST-"
+   * (to the end, {@code last} = Long.MAX_VALUE), byte offsets, inclusive; "bytes=" is allowed.
+   */
+  public static ByteRange parseWanted(String spec) {
+    String s = spec.trim();
+    if (s.startsWith("bytes=")) {
+      s = s.substring("bytes=".length());
+    }
+    int dash = s.indexOf('-');
+    try {
+      if (dash <= 0) {
+        throw new NumberFormatException();
+      }
+      long first = Long.parseLong(s.substring(0, dash).trim());
+      String end = s.substring(dash + 1).trim();
+      long last = end.isEmpty() ? Long.MAX_VALUE : Long.parseLong(end);
+      if (first < 0 || last < first) {
+        throw new NumberFormatException();
+      }
+      return new ByteRange(first, last);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("range '" + spec + "' is not FIRST-LAST or FIRST- (byte offsets, inclusive)");
+    }
+  }
+
   public String contentRange(long total) {
     return "bytes " + first + "-" + last + "/" + total;
   }

@@ -35,4 +35,14 @@ class ByteRangeTest {
     assertThatThrownBy(() -> HostPort.parse("nohost")).hasMessageContaining("HOST:PORT");
     assertThatThrownBy(() -> HostPort.parse("h:99999")).hasMessageContaining("out of range");
   }
+
+  @Test
+  void parsesWantedRangesBeforeTheLengthIsKnown() {
+    assertThat(ByteRange.parseWanted("10-19")).isEqualTo(new ByteRange(10, 19));
+    assertThat(ByteRange.parseWanted("bytes=5-")).isEqualTo(new ByteRange(5, Long.MAX_VALUE));
+    for (String bad : new String[] {"-5", "9-3", "x-1", ""}) {
+      assertThatThrownBy(() -> ByteRange.parseWanted(bad)).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("is not FIRST-LAST");
+    }
+  }
 }

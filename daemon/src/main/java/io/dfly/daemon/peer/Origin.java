@@ -2,6 +2,7 @@ package io.dfly.daemon.peer;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Piece;
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.ByteRange;
 import io.dfly.daemon.storage.TaskStore;
 import io.dfly.source.SourceClient;
@@ -25,11 +26,13 @@ final class Origin {
   private final SourceClient client;
   private final SourceRequest whole;
   private final TaskStore store;
+  private final RateLimiter limiter;
   boolean ranged;
   boolean streaming;
   int inflight;
 
-  Origin(SourceClients sources, Download download, TaskStore store) {
+  Origin(SourceClients sources, Download download, TaskStore store, RateLimiter limiter) {
+    this.limiter = limiter;
     URI url = sources.checkUrl(download.getUrl());
     this.client = sources.forUrl(url);
     this.whole = SourceRequest.whole(url, download.getHeadersMap());
@@ -74,7 +77,7 @@ final class Origin {
       if (!response.ranged()) {
         throw new SourceException("origin stopped serving ranges", 0);
       }
-      Piece piece = store.readPiece(response.body(), number, offset, length, true);
+      Piece piece = store.readPiece(response.body(), number, offset, length, true, limiter);
       events.add(new PeerEvent.PieceFetched(piece, null, System.nanoTime() - start));
     } catch (StoreWriteException e) {
       events.add(new PeerEvent.StoreFailed(number, e.getMessage()));
@@ -96,7 +99,7 @@ final class Origin {
           if (claims.claim(number)) {
             Piece piece;
             try {
-              piece = store.readPiece(in, number, offset, pieceLength, false);
+              piece = store.readPiece(in, number, offset, pieceLength, false, limiter);
             } catch (IOException e) {
               claims.release(number);
               throw e;

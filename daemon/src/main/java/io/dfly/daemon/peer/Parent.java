@@ -5,6 +5,7 @@ import io.dfly.api.common.v1.Piece;
 import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
 import io.dfly.api.dfdaemon.v1.SyncPiecesRequest;
 import io.dfly.api.dfdaemon.v1.SyncPiecesResponse;
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.storage.TaskStore;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -23,6 +24,7 @@ import java.util.concurrent.BlockingQueue;
  * only post events.
  */
 final class Parent {
+  private static final double UNMEASURED_RATE = 1e9;
   final String peerId;
   final Host host;
   final boolean seed;
@@ -30,6 +32,8 @@ final class Parent {
   int inflight;
   int failures;
   boolean dropped;
+  /** Measured rate of one piece stream from this parent, bytes per second; 0 until measured. */
+  private double rate;
   private ClientCallStreamObserver<SyncPiecesRequest> sync;
 
   Parent(String peerId, Host host) {
@@ -66,6 +70,25 @@ final class Parent {
         });
   }
 
+  /** Folds one finished piece into the measured rate (moving average). */
+  void recordTransfer(long bytes, long nanos) {
+    double sample = bytes * 1e9 / Math.max(nanos, 1);
+    rate = rate == 0 ? sample : 0.7 * rate + 0.3 * sample;
+  }
+
+  /** The measured rate, or an optimistic guess before the first piece so that new parents get tried. */
+  double bytesPerSecond() {
+    return rate > 0 ? rate : UNMEASURED_RATE;
+  }
+
+  /** Pieces this parent may have in flight: the full share for the fastest parent, fewer for slower ones. */
+  int slots(int perParent, double fastest) {
+    if (rate == 0 || fastest <= 0) {
+      return perParent;
+    }
+    return Math.max(1, (int) Math.round(perParent * rate / fastest));
+  }
+
   void stopSync() {
     if (sync != null) {
       sync.cancel("no longer a parent", null);
@@ -78,7 +101,8 @@ final class Parent {
   }
 
   /** Fetches one piece from this parent's upload server into the store and verifies it. */
-  void fetch(BulkHttpClient http, String taskId, Piece piece, TaskStore store, BlockingQueue<PeerEvent> events) {
+  void fetch(BulkHttpClient http, String taskId, Piece piece, TaskStore store, RateLimiter limiter,
+      BlockingQueue<PeerEvent> events) {
     long start = System.nanoTime();
     URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
     Map<String, String> range = Map.of("Range",
@@ -89,7 +113,8 @@ final class Parent {
             "parent answered HTTP " + response.status(), false));
         return;
       }
-      Piece got = store.readPiece(response, piece.getNumber(), piece.getOffset(), piece.getLength(), true);
+      Piece got = store.readPiece(response, piece.getNumber(), piece.getOffset(), piece.getLength(), true,
+          limiter);
       if (!got.getDigest().equals(piece.getDigest())) {
         events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
             "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), true));

@@ -3,12 +3,17 @@ package io.dfly.daemon.peer;
 import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.source.SourceResponse;
+import io.dfly.daemon.storage.TaskStore;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** What the conductor of a {@link PeerTask} reacts to. */
 sealed interface PeerEvent {
 
   record Scheduled(AnnouncePeerResponse response) implements PeerEvent {}
+
+  /** A caller wants the task, or a range of it ({@code range} null for all of it). */
+  record Wanted(io.dfly.common.net.ByteRange range, CompletableFuture<TaskStore> future) implements PeerEvent {}
 
   record SchedulerLost(String reason) implements PeerEvent {}
 

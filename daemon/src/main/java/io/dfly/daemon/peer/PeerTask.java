@@ -13,11 +13,14 @@ import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFailed;
 import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.piece.PieceMath;
 import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.TaskStore;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -38,13 +41,20 @@ public final class PeerTask {
   private static final Logger log = LoggerFactory.getLogger(PeerTask.class);
   private static final int ORIGIN_PIECE_ATTEMPTS = 3;
   private static final int PARENT_FAILURE_LIMIT = 3;
+  /** Missing pieces fetched strictly in order before rarest-first takes over. */
+  private static final int IN_ORDER_WINDOW = 4;
 
   private final TaskManager manager;
   private final Download download;
   private final String taskId;
   private final String peerId;
   private final TaskStore store;
+  /** Completes when the conductor ends: every wanted byte is here, or the task failed. */
   private final CompletableFuture<TaskStore> result = new CompletableFuture<>();
+  private final List<PeerEvent.Wanted> waiters = new ArrayList<>();
+  private final Object endLock = new Object();
+  private boolean ended; // guarded by endLock
+  private boolean started; // guarded by endLock
   private final LinkedBlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
 
   // Conductor state, touched only by the conductor thread.
@@ -53,14 +63,18 @@ public final class PeerTask {
   private final Set<Integer> inflight = new HashSet<>();
   private final Map<Integer, Integer> originAttempts = new HashMap<>();
   private final PieceClaims claims;
+  /** This task's share of the host's download rate; its own limit changeable while running. */
+  private final RateLimiter limiter;
   private StreamObserver<AnnouncePeerRequest> scheduler;
   private Origin origin;
   private int lowestMissing;
   private boolean finished;
   private boolean roomMade;
 
-  PeerTask(TaskManager manager, Download download, String taskId, String peerId, TaskStore store) {
+  PeerTask(TaskManager manager, Download download, String taskId, String peerId, TaskStore store,
+      RateLimiter limiter) {
     this.manager = manager;
+    this.limiter = limiter;
     this.download = download;
     this.taskId = taskId;
     this.peerId = peerId;
@@ -76,13 +90,33 @@ public final class PeerTask {
     return store;
   }
 
-  /** Completes with the store once every piece is verified, or with the reason it failed. */
-  public CompletableFuture<TaskStore> result() {
+  /** Sets this task's own rate limit, bytes per second; 0 leaves only the host's. */
+  public void setRate(long bytesPerSecond) {
+    limiter.setRate(bytesPerSecond);
+  }
+
+  /** Completes when this download ends, whatever the outcome; for bookkeeping. */
+  CompletableFuture<TaskStore> result() {
     return result;
   }
 
-  void start() {
-    Thread.ofVirtual().name("task-" + taskId.substring(0, 12)).start(this::conduct);
+  /**
+   * Asks for the task, or a range of it; the future completes once those bytes are verified
+   * in the store. Null when this download has already ended and a new one must start.
+   */
+  CompletableFuture<TaskStore> want(io.dfly.common.net.ByteRange range) {
+    synchronized (endLock) {
+      if (ended) {
+        return null;
+      }
+      CompletableFuture<TaskStore> future = new CompletableFuture<>();
+      events.add(new PeerEvent.Wanted(range, future));
+      if (!started) { // the conductor starts with its first waiter queued, so it never ends unwanted
+        started = true;
+        Thread.ofVirtual().name("task-" + taskId.substring(0, 12)).start(this::conduct);
+      }
+      return future;
+    }
   }
 
   private void conduct() {
@@ -179,6 +213,7 @@ public final class PeerTask {
   private void handle(PeerEvent event) {
     switch (event) {
       case PeerEvent.Scheduled s -> onScheduled(s.response());
+      case PeerEvent.Wanted w -> waiters.add(w);
       case PeerEvent.SchedulerLost lost -> onSchedulerLost(lost.reason());
       case PeerEvent.ParentUpdate u -> onParentUpdate(u);
       case PeerEvent.ParentEnded e -> onParentEnded(e);
@@ -187,7 +222,7 @@ public final class PeerTask {
       case PeerEvent.OriginProbed p -> onOriginProbed(p);
       case PeerEvent.OriginStreamEnded e -> onOriginStreamEnded(e);
       case PeerEvent.OriginFailed f -> fail(f.reason(), true);
-      case PeerEvent.StoreFailed f -> fail(f.reason(), false);
+      case PeerEvent.StoreFailed f -> fail(f.reason(), false, true);
     }
   }
 
@@ -274,8 +309,12 @@ public final class PeerTask {
     if (origin != null || finished) {
       return;
     }
+    if (download.getDisableBackToSource()) {
+      fail("no peer could serve the task (" + reason + ") and back-to-source is disabled", false);
+      return;
+    }
     log.info("task {}: back to source ({})", taskId, reason);
-    origin = new Origin(manager.sources(), download, store);
+    origin = new Origin(manager.sources(), download, store, limiter);
     send(request().setBackToSourceStarted(BackToSourceStarted.getDefaultInstance()));
     origin.probe(events);
   }
@@ -308,29 +347,55 @@ public final class PeerTask {
       roomMade = true;
       return true;
     } catch (GarbageCollector.StoreFullException e) {
-      fail(e.getMessage(), false);
+      fail(e.getMessage(), false, true);
       return false;
     }
   }
 
+  /**
+   * Hands out free fetch slots. Order: the next few missing pieces in order (a streaming or
+   * range reader waits on them), then rarest first, so that pieces few parents hold spread
+   * before those many do. Two passes: pieces other peers can give first, so seed peers (whose
+   * upload every new peer competes for) serve only what no other parent has yet; the origin
+   * takes what no parent has.
+   */
   private void dispatch() {
-    int concurrency = manager.config().pieceConcurrency;
+    int concurrency = concurrency();
     int count = store.pieceCount();
     int limit = count >= 0 ? count : highestAnnounced() + 1;
     while (lowestMissing < limit && store.isFinished(lowestMissing)) {
       lowestMissing++;
     }
-    // Two passes: pieces other peers can give first, so seed peers (whose upload every new
-    // peer competes for) serve only what no other parent has yet.
+    if (inflight.size() >= concurrency) {
+      return;
+    }
+    List<Integer> candidates = new ArrayList<>();
+    for (int n = lowestMissing; n < limit; n++) {
+      if (!inflight.contains(n) && !store.isFinished(n) && isWanted(n)) {
+        candidates.add(n);
+      }
+    }
+    int window = Math.min(candidates.size(), IN_ORDER_WINDOW);
+    List<Integer> rest = new ArrayList<>(candidates.subList(window, candidates.size()));
+    Map<Integer, Integer> availability = new HashMap<>();
+    for (int n : rest) {
+      availability.put(n, availability(n));
+    }
+    rest.sort(java.util.Comparator.<Integer>comparingInt(availability::get).thenComparingInt(n -> n));
+    List<Integer> ordered = new ArrayList<>(candidates.subList(0, window));
+    ordered.addAll(rest);
     for (boolean seeds : new boolean[] {false, true}) {
-      for (int n = lowestMissing; n < limit && inflight.size() < concurrency; n++) {
-        if (inflight.contains(n) || store.isFinished(n)) {
+      for (int n : ordered) {
+        if (inflight.size() >= concurrency) {
+          return;
+        }
+        if (inflight.contains(n)) {
           continue;
         }
         Parent parent = pickParent(n, seeds);
         Piece piece = announced.get(n);
         if (parent != null) {
-          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece, store, events))) {
+          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece, store, limiter, events))) {
             parent.inflight++;
           }
         } else if (seeds && origin != null && origin.ranged && count >= 0
@@ -346,6 +411,42 @@ public final class PeerTask {
     }
   }
 
+  /** Pieces in flight at once for this task, by its priority. */
+  private int concurrency() {
+    int base = manager.config().pieceConcurrency;
+    return switch (download.getPriority()) {
+      case PRIORITY_LOW -> Math.max(1, base / 4);
+      case PRIORITY_HIGH -> base * 2;
+      default -> base;
+    };
+  }
+
+  /** True when some caller wants bytes of piece {@code n}. */
+  private boolean isWanted(int n) {
+    long pieceLength = store.pieceLength();
+    if (pieceLength <= 0) {
+      return true;
+    }
+    long first = (long) n * pieceLength;
+    long last = first + pieceLength - 1;
+    for (PeerEvent.Wanted w : waiters) {
+      if (w.range() == null || (w.range().first() <= last && w.range().last() >= first)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private int availability(int n) {
+    int holders = 0;
+    for (Parent parent : parents.values()) {
+      if (!parent.dropped && parent.pieces.get(n)) {
+        holders++;
+      }
+    }
+    return holders;
+  }
+
   private boolean startFetch(int number, Runnable fetch) {
     if (!claims.claim(number)) {
       return false; // the origin stream is writing it
@@ -356,21 +457,35 @@ public final class PeerTask {
   }
 
   /**
-   * The least busy parent of the given kind that has the piece and room for it, or null. While
-   * other peers serve this one, a seed peer gets one request at a time: its upload is better
-   * spent on peers nobody else can serve yet.
+   * The parent of the given kind that has the piece and would finish it soonest, judged by its
+   * measured rate and the pieces it already has in flight; null when none has room. A parent
+   * gets slots in proportion to its rate against the fastest one, so a slow parent loses its
+   * share of the work. While other peers serve this one, a seed peer gets one request at a
+   * time: its upload is better spent on peers nobody else can serve yet.
    */
   private Parent pickParent(int number, boolean seed) {
-    int room = seed && parents.values().stream().anyMatch(p -> !p.seed && !p.dropped) ? 1
-        : manager.config().perParentConcurrency;
-    Parent best = null;
+    int perParent = manager.config().perParentConcurrency;
+    boolean otherPeers = parents.values().stream().anyMatch(p -> !p.seed && !p.dropped);
+    double fastest = 0;
     for (Parent parent : parents.values()) {
-      if (parent.seed != seed || parent.dropped || !parent.pieces.get(number) || parent.inflight >= room) {
+      if (!parent.dropped) {
+        fastest = Math.max(fastest, parent.bytesPerSecond());
+      }
+    }
+    Parent best = null;
+    double bestFinish = Double.MAX_VALUE;
+    for (Parent parent : parents.values()) {
+      if (parent.seed != seed || parent.dropped || !parent.pieces.get(number)) {
         continue;
       }
-      if (best == null || parent.inflight < best.inflight
-          || (parent.inflight == best.inflight && parent.failures < best.failures)) {
+      int room = seed && otherPeers ? 1 : parent.slots(perParent, fastest);
+      if (parent.inflight >= room) {
+        continue;
+      }
+      double finish = (parent.inflight + 1) / parent.bytesPerSecond() * (1 + parent.failures);
+      if (finish < bestFinish) {
         best = parent;
+        bestFinish = finish;
       }
     }
     return best;
@@ -394,6 +509,9 @@ public final class PeerTask {
     store.markFinished(piece);
     release(piece.getNumber(), fetched.parentId());
     Parent parent = fetched.parentId() == null ? null : parents.get(fetched.parentId());
+    if (parent != null) {
+      parent.recordTransfer(piece.getLength(), fetched.costNanos());
+    }
     if (parent == null) {
       store.traffic().addFromOrigin(piece.getLength());
     } else if (parent.seed) {
@@ -451,29 +569,88 @@ public final class PeerTask {
   // ---- the end ---------------------------------------------------------------------------
 
   private void maybeComplete() throws java.io.IOException {
-    int count = store.pieceCount();
-    if (finished || count < 0 || store.finishedCount() < count) {
-      return;
-    }
-    store.markComplete();
-    send(request().setPeerFinished(PeerFinished.newBuilder()
-        .setContentLength(store.contentLength()).setPieceCount(count)));
-    closeScheduler();
-    finished = true;
-    log.info("task {} finished: {} bytes in {} pieces, traffic {}", taskId, store.contentLength(),
-        count, store.traffic().snapshot().toString().replace('\n', ' '));
-    result.complete(store);
-  }
-
-  private void fail(String reason, boolean sourceError) {
     if (finished) {
       return;
     }
+    int count = store.pieceCount();
+    if (count >= 0 && store.finishedCount() >= count) {
+      store.markComplete();
+      send(request().setPeerFinished(PeerFinished.newBuilder()
+          .setContentLength(store.contentLength()).setPieceCount(count)));
+      closeScheduler();
+      finish();
+      log.info("task {} finished: {} bytes in {} pieces, traffic {}", taskId, store.contentLength(),
+          count, store.traffic().snapshot().toString().replace('\n', ' '));
+      waiters.forEach(w -> w.future().complete(store));
+      drainWanted().forEach(w -> w.future().complete(store));
+      result.complete(store);
+      return;
+    }
+    long length = store.contentLength();
+    waiters.removeIf(w -> {
+      if (w.range() == null || length < 0) {
+        return false;
+      }
+      if (w.range().first() >= length) {
+        w.future().completeExceptionally(new PeerTaskException("range starts at " + w.range().first()
+            + " but the content has " + length + " bytes"));
+        return true;
+      }
+      if (store.hasRange(w.range().first(), Math.min(w.range().last(), length - 1))) {
+        w.future().complete(store);
+        return true;
+      }
+      return false;
+    });
+    if (waiters.isEmpty()) {
+      synchronized (endLock) {
+        if (events.stream().anyMatch(e -> e instanceof PeerEvent.Wanted)) {
+          return; // someone else wants more
+        }
+        ended = true;
+      }
+      // Every wanted range is here; the rest of the task stays for a later download.
+      closeScheduler();
+      finished = true;
+      log.info("task {}: wanted ranges done, {} of {} pieces here", taskId, store.finishedCount(), count);
+      result.complete(store);
+    }
+  }
+
+  private void finish() {
+    synchronized (endLock) {
+      ended = true;
+    }
     finished = true;
+  }
+
+  /** Wanted events that arrived after the last one handled. */
+  private List<PeerEvent.Wanted> drainWanted() {
+    List<PeerEvent.Wanted> late = new ArrayList<>();
+    for (PeerEvent event : events) {
+      if (event instanceof PeerEvent.Wanted w) {
+        late.add(w);
+      }
+    }
+    return late;
+  }
+
+  private void fail(String reason, boolean sourceError) {
+    fail(reason, sourceError, false);
+  }
+
+  private void fail(String reason, boolean sourceError, boolean storage) {
+    if (finished) {
+      return;
+    }
+    finish();
     send(request().setPeerFailed(PeerFailed.newBuilder().setReason(reason).setSourceError(sourceError)));
     closeScheduler();
     log.warn("task {} failed: {}", taskId, reason);
-    result.completeExceptionally(new PeerTaskException(reason));
+    PeerTaskException error = new PeerTaskException(reason, storage);
+    waiters.forEach(w -> w.future().completeExceptionally(error));
+    drainWanted().forEach(w -> w.future().completeExceptionally(error));
+    result.completeExceptionally(error);
   }
 
   /** A parent as this task sees it. */

@@ -2,7 +2,15 @@ package io.dfly.daemon.peer;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
+import io.dfly.common.limit.RateLimiter;
+import io.dfly.common.net.ByteRange;
+import io.dfly.common.piece.PieceMath;
 import io.dfly.common.task.TaskId;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import io.dfly.common.unit.ByteSize;
 import io.dfly.daemon.DaemonConfig;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.rpc.SchedulerClient;
@@ -24,6 +32,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class TaskManager {
   private static final Logger log = LoggerFactory.getLogger(TaskManager.class);
+  /** URL scheme of files put into the cache by dfcache import. */
+  public static final String CACHE_SCHEME = "cid://";
   private final DaemonConfig config;
   private final Host host;
   private final PieceStore pieceStore;
@@ -33,6 +43,7 @@ public final class TaskManager {
   private final BulkHttpClient httpClient;
   private final ConcurrentHashMap<String, PeerTask> active = new ConcurrentHashMap<>();
   private volatile GarbageCollector gc;
+  private final RateLimiter downloadRate;
 
   public TaskManager(DaemonConfig config, Host host, PieceStore pieceStore, SchedulerClient scheduler,
       PeerChannels peerChannels) {
@@ -41,12 +52,28 @@ public final class TaskManager {
     this.pieceStore = pieceStore;
     this.scheduler = scheduler;
     this.peerChannels = peerChannels;
+    this.downloadRate = new RateLimiter(config.downloadRate.isBlank() ? 0 : ByteSize.parse(config.downloadRate));
     this.httpClient = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(config.pieceTimeoutSeconds));
   }
 
   /** Starts the task or joins its running download; completes once every piece is here. */
   public CompletableFuture<TaskStore> download(Download download) {
-    sources.checkUrl(download.getUrl());
+    return download(download, 0, null);
+  }
+
+  /**
+   * Starts the task or joins its running download, for all of it or one range ({@code range}
+   * null for all); completes once those bytes are verified here. {@code rateLimit} is this
+   * task's own download rate in bytes per second (0: only the host's); joining a running
+   * download sets its limit to the new one.
+   */
+  public CompletableFuture<TaskStore> download(Download requested, long rateLimit, ByteRange range) {
+    // Imported files have no origin: only peers that hold them can serve them.
+    boolean imported = requested.getUrl().startsWith(CACHE_SCHEME);
+    if (!imported) {
+      sources.checkUrl(requested.getUrl());
+    }
+    Download download = imported ? requested.toBuilder().setDisableBackToSource(true).build() : requested;
     String taskId = TaskId.of(download);
     TaskStore existing = pieceStore.find(taskId);
     if (existing != null && existing.isComplete()) {
@@ -56,18 +83,92 @@ public final class TaskManager {
       }
       log.warn("task {}: the cached data file was changed after it completed; fetching it again", taskId);
       removeQuietly(taskId);
+    } else if (existing != null && range != null && !isDownloading(taskId) && existing.contentLength() > range.first()
+        && existing.hasRange(range.first(), Math.min(range.last(), existing.contentLength() - 1))) {
+      existing.touch();
+      return CompletableFuture.completedFuture(existing);
     }
-    PeerTask task = active.computeIfAbsent(taskId, id -> {
-      String peerId = host.getId() + "-" + UUID.randomUUID();
-      TaskStore store = pieceStore.open(id);
+    while (true) {
+      PeerTask task = active.computeIfAbsent(taskId, id -> {
+        String peerId = host.getId() + "-" + UUID.randomUUID();
+        TaskStore store = pieceStore.open(id);
+        store.recordDownload(download);
+        store.touch();
+        PeerTask created = new PeerTask(this, download, id, peerId, store, downloadRate.child(rateLimit));
+        created.result().whenComplete((done, error) -> active.remove(id, created));
+        return created;
+      });
+      CompletableFuture<TaskStore> wanted = task.want(range);
+      if (wanted != null) {
+        if (rateLimit > 0) {
+          task.setRate(rateLimit);
+        }
+        return wanted;
+      }
+      active.remove(taskId, task); // it ended just now: start another
+    }
+  }
+
+  /** The download request of an imported file with cache id {@code cid}. */
+  public static Download cacheDownload(String cid) {
+    if (cid.isBlank()) {
+      throw new IllegalArgumentException("a cache id must not be empty");
+    }
+    return Download.newBuilder().setUrl(CACHE_SCHEME + cid).setDisableBackToSource(true).build();
+  }
+
+  /**
+   * Puts a local file into the store as a finished, pinned task under a cache id, cut into
+   * pieces with digests like any download, and announces it so that other hosts can fetch it.
+   */
+  public TaskStore importFile(String cid, Path file) throws IOException {
+    Download download = cacheDownload(cid);
+    String taskId = TaskId.of(download);
+    TaskStore existing = pieceStore.find(taskId);
+    if (existing != null && existing.isComplete()) {
+      throw new IllegalArgumentException("cache id " + cid + " is already here (task " + taskId
+          + "); delete it first to replace it");
+    }
+    if (isDownloading(taskId)) {
+      throw new IllegalArgumentException("cache id " + cid + " is being downloaded here");
+    }
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+      long length = in.size();
+      long pieceLength = PieceMath.pieceLength(length);
+      TaskStore store = pieceStore.open(taskId);
       store.recordDownload(download);
-      store.touch();
-      PeerTask created = new PeerTask(this, download, id, peerId, store);
-      created.result().whenComplete((done, error) -> active.remove(id, created));
-      created.start();
-      return created;
-    });
-    return task.result();
+      GarbageCollector collector = gc;
+      if (collector != null) {
+        collector.makeRoom(length, taskId);
+      }
+      store.setLayout(length, pieceLength);
+      int count = PieceMath.pieceCount(length, pieceLength);
+      for (int n = 0; n < count; n++) {
+        long offset = PieceMath.offset(n, pieceLength);
+        long pieceBytes = PieceMath.length(n, pieceLength, length);
+        in.position(offset);
+        store.markFinished(store.readPiece(in, n, offset, pieceBytes, true));
+      }
+      store.markComplete();
+      pieceStore.pin(store);
+      log.info("imported {} as cache id {} (task {}, {} bytes, pinned)", file, cid, taskId, length);
+      download(download).whenComplete((done, error) -> {
+        if (error != null) {
+          log.warn("task {}: announcing the import failed: {}", taskId, error.getMessage());
+        }
+      });
+      return store;
+    }
+  }
+
+  /** The host's total download rate, shared by every task. */
+  public RateLimiter downloadRate() {
+    return downloadRate;
+  }
+
+  /** The running download of a task, or null. */
+  public PeerTask active(String taskId) {
+    return active.get(taskId);
   }
 
   public void useGarbageCollector(GarbageCollector collector) {

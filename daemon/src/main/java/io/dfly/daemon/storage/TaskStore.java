@@ -2,6 +2,7 @@ package io.dfly.daemon.storage;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Piece;
+import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.piece.PieceMath;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -228,6 +229,12 @@ public final class TaskStore {
    */
   public Piece readPiece(ReadableByteChannel in, int number, long offset, long length, boolean exact)
       throws IOException {
+    return readPiece(in, number, offset, length, exact, null);
+  }
+
+  /** As {@link #readPiece(ReadableByteChannel, int, long, long, boolean)}, paced by {@code limiter}. */
+  public Piece readPiece(ReadableByteChannel in, int number, long offset, long length, boolean exact,
+      RateLimiter limiter) throws IOException {
     ByteBuffer buffer = DirectBuffers.take();
     try {
       CRC32C crc = new CRC32C();
@@ -240,6 +247,9 @@ public final class TaskStore {
         }
         if (n == 0) {
           continue;
+        }
+        if (limiter != null) {
+          acquire(limiter, n);
         }
         buffer.flip();
         crc.update(buffer.duplicate());
@@ -257,6 +267,15 @@ public final class TaskStore {
           .build();
     } finally {
       DirectBuffers.give(buffer);
+    }
+  }
+
+  private static void acquire(RateLimiter limiter, int bytes) throws java.io.InterruptedIOException {
+    try {
+      limiter.acquire(bytes);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while waiting for download bandwidth");
     }
   }
 

@@ -222,7 +222,9 @@ public final class TaskScheduler {
     if (task.seedHostId() != null && hosts.get(task.seedHostId()) != null) {
       return; // the seed peer is on its way; it will be offered when it registers
     }
-    Optional<Host> seed = chooseSeed(task);
+    // Imported files (cid://) exist only on the peers that have them: no seed peer can fetch one.
+    boolean imported = task.download() != null && task.download().getUrl().startsWith("cid://");
+    Optional<Host> seed = imported ? Optional.empty() : chooseSeed(task);
     if (seed.isPresent()) {
       triggerSeed(task, seed.get());
       return;
