@@ -78,7 +78,7 @@ public final class Dfdaemon implements AutoCloseable {
         TimeUnit.SECONDS);
     announcer.scheduleWithFixedDelay(pieceStore::checkpointAll, CHECKPOINT_MILLIS, CHECKPOINT_MILLIS,
         TimeUnit.MILLISECONDS);
-    tasks.resumeUnfinished();
+    tasks.restoreTasks();
     log.info("dfdaemon {} ready: peers on {}:{} (upload {}), dfget on 127.0.0.1:{}{}", host.getId(),
         host.getIp(), config.grpcPort, config.uploadPort, config.grpcPort, config.seedPeer ? ", seed peer" : "");
   }

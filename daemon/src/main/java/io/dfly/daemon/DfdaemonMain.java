@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "dfdaemon", mixinStandardHelpOptions = true,
+@Command(name = "dfdaemon", mixinStandardHelpOptions = true, subcommands = LimitsCommand.class,
     description = "The peer daemon: downloads pieces from other hosts, serves what it has, "
         + "fetches from origins when told to; with --seed-peer, a seed peer.")
 public final class DfdaemonMain implements Callable<Integer> {

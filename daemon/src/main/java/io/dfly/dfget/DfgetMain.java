@@ -13,6 +13,7 @@ import io.dfly.common.digest.ContentDigest;
 import io.dfly.common.net.HostPort;
 import io.dfly.common.task.TaskId;
 import io.dfly.common.unit.ByteSize;
+import io.dfly.daemon.peer.TaskManager;
 import io.dfly.source.SourceClients;
 import io.dfly.source.SourceEntry;
 import io.dfly.source.SourceException;
@@ -127,7 +128,10 @@ public final class DfgetMain implements Callable<Integer> {
   }
 
   private Download download(String fileUrl, ContentDigest expected) {
-    SourceClients.get().checkUrl(fileUrl);
+    boolean cached = fileUrl.startsWith(TaskManager.CACHE_SCHEME);
+    if (!cached) {
+      SourceClients.get().checkUrl(fileUrl);
+    }
     return Download.newBuilder()
         .setUrl(fileUrl)
         .setTag(tag)
@@ -136,7 +140,7 @@ public final class DfgetMain implements Callable<Integer> {
         .putAllHeaders(parseHeaders(headers))
         .setDigest(expected == null ? "" : expected.toString())
         .setPriority(parsePriority(priority))
-        .setDisableBackToSource(disableBackToSource)
+        .setDisableBackToSource(disableBackToSource || cached)
         .build();
   }
 
@@ -148,8 +152,9 @@ public final class DfgetMain implements Callable<Integer> {
     String name = target == null ? "stdout" : target.toString();
     DownloadResult result = throughDaemon(download, target);
     if (result == null) {
-      if (disableBackToSource) {
-        throw new Commands.UserError(FAILED, "no dfdaemon at " + daemon + " and --disable-back-to-source is set");
+      if (download.getDisableBackToSource()) {
+        throw new Commands.UserError(FAILED, "no dfdaemon at " + daemon + " and "
+            + (url.startsWith(TaskManager.CACHE_SCHEME) ? "a cached file has no origin" : "--disable-back-to-source is set"));
       }
       long bytes = StandaloneDownload.run(download, target, expected, range);
       System.err.printf("dfget: %s: %d bytes from the origin (no dfdaemon at %s) in %.1f s%n",

@@ -88,6 +88,10 @@ public final class TaskManager {
       existing.touch();
       return CompletableFuture.completedFuture(existing);
     }
+    return join(taskId, download, rateLimit, range);
+  }
+
+  private CompletableFuture<TaskStore> join(String taskId, Download download, long rateLimit, ByteRange range) {
     while (true) {
       PeerTask task = active.computeIfAbsent(taskId, id -> {
         String peerId = host.getId() + "-" + UUID.randomUUID();
@@ -107,6 +111,23 @@ public final class TaskManager {
       }
       active.remove(taskId, task); // it ended just now: start another
     }
+  }
+
+  /**
+   * Tells the scheduler that this host has a finished task (after an import or a restart), so
+   * that it is handed out as a parent: a peer task over a complete store registers, reports its
+   * pieces and finishes at once.
+   */
+  public void announceFinished(TaskStore store) {
+    Download download = store.download();
+    if (download == null || !store.isComplete()) {
+      return;
+    }
+    join(store.taskId(), download, 0, null).whenComplete((done, error) -> {
+      if (error != null) {
+        log.warn("task {}: announcing it failed: {}", store.taskId(), error.getMessage());
+      }
+    });
   }
 
   /** The download request of an imported file with cache id {@code cid}. */
@@ -152,11 +173,7 @@ public final class TaskManager {
       store.markComplete();
       pieceStore.pin(store);
       log.info("imported {} as cache id {} (task {}, {} bytes, pinned)", file, cid, taskId, length);
-      download(download).whenComplete((done, error) -> {
-        if (error != null) {
-          log.warn("task {}: announcing the import failed: {}", taskId, error.getMessage());
-        }
-      });
+      announceFinished(store);
       return store;
     }
   }
@@ -183,8 +200,11 @@ public final class TaskManager {
     }
   }
 
-  /** Resumes the tasks a previous run of this daemon had not finished. */
-  public void resumeUnfinished() {
+  /** Announces the finished tasks and resumes the unfinished ones a previous run of this daemon left. */
+  public void restoreTasks() {
+    for (TaskStore store : pieceStore.tasks()) {
+      announceFinished(store);
+    }
     for (TaskStore store : pieceStore.unfinished()) {
       log.info("task {}: resuming with {} of {} pieces", store.taskId(), store.finishedCount(), store.pieceCount());
       download(store.download()).whenComplete((done, error) -> {
