@@ -29,6 +29,8 @@ public final class LocalCluster implements AutoCloseable {
 
   private final Path workDir;
   private final List<Process> processes = new ArrayList<>();
+  private final java.util.Map<String, Process> daemonProcesses = new java.util.HashMap<>();
+  private final java.util.Map<String, List<String>> daemonArgs = new java.util.HashMap<>();
   private final List<Daemon> daemons = new ArrayList<>();
   private Daemon seed;
   private int schedulerPort;
@@ -42,9 +44,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Starts the scheduler, the seed peer and {@code peers} dfdaemons, and waits until all are ready. */
   public LocalCluster start(int peers) throws IOException, InterruptedException {
-    schedulerPort = freePort();
-    launch("scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
-    awaitPort(schedulerPort, workDir.resolve("scheduler.log"));
+    startScheduler();
     seed = startDaemon("seed-peer", true);
     for (int i = 1; i <= peers; i++) {
       daemons.add(startDaemon("peer-" + i, false));
@@ -55,7 +55,23 @@ public final class LocalCluster implements AutoCloseable {
     return this;
   }
 
-  private Daemon startDaemon(String name, boolean seedPeer) throws IOException {
+  /** Starts only the scheduler; add dfdaemons with {@link #addDaemon}. */
+  public LocalCluster startScheduler() throws IOException, InterruptedException {
+    schedulerPort = freePort();
+    launch("scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
+    awaitPort(schedulerPort, workDir.resolve("scheduler.log"));
+    return this;
+  }
+
+  /** Starts one more dfdaemon with extra command-line options and waits until it is ready. */
+  public Daemon addDaemon(String name, String... extraArgs) throws IOException, InterruptedException {
+    Daemon daemon = startDaemon(name, false, extraArgs);
+    daemons.add(daemon);
+    awaitPort(daemon.grpcPort(), daemon.log());
+    return daemon;
+  }
+
+  private Daemon startDaemon(String name, boolean seedPeer, String... extraArgs) throws IOException {
     Daemon daemon = new Daemon(name, freePort(), freePort(), workDir.resolve(name), workDir.resolve(name + ".log"));
     List<String> args = new ArrayList<>(List.of("--scheduler", "127.0.0.1:" + schedulerPort,
         "--data-dir", daemon.dataDir().toString(), "--listen", "127.0.0.1",
@@ -63,8 +79,24 @@ public final class LocalCluster implements AutoCloseable {
     if (seedPeer) {
       args.add("--seed-peer");
     }
-    launch(name, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new));
+    args.addAll(List.of(extraArgs));
+    daemonArgs.put(name, args);
+    daemonProcesses.put(name, launch(name, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new)));
     return daemon;
+  }
+
+  /** Kills a dfdaemon at once (SIGKILL), as a crash or a pulled plug would. */
+  public void kill(Daemon daemon) throws InterruptedException {
+    Process process = daemonProcesses.get(daemon.name());
+    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** Starts a killed or stopped dfdaemon again with its data directory, ports and options. */
+  public void restart(Daemon daemon) throws IOException, InterruptedException {
+    List<String> args = daemonArgs.get(daemon.name());
+    daemonProcesses.put(daemon.name(), launch(daemon.name() + "-restarted", "io.dfly.daemon.DfdaemonMain",
+        args.toArray(String[]::new)));
+    awaitPort(daemon.grpcPort(), workDir.resolve(daemon.name() + "-restarted.log"));
   }
 
   public List<Daemon> peers() {
@@ -81,7 +113,9 @@ public final class LocalCluster implements AutoCloseable {
 
   private List<Daemon> allDaemons() {
     List<Daemon> all = new ArrayList<>(daemons);
-    all.add(0, seed);
+    if (seed != null) {
+      all.add(0, seed);
+    }
     return all;
   }
 
@@ -125,14 +159,16 @@ public final class LocalCluster implements AutoCloseable {
     return command;
   }
 
-  private void launch(String name, String mainClass, String... args) throws IOException {
+  private Process launch(String name, String mainClass, String... args) throws IOException {
     List<String> command = javaCommand(mainClass, "-Xmx256m");
     command.addAll(List.of(args));
     Files.createDirectories(workDir);
-    processes.add(new ProcessBuilder(command)
+    Process process = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(workDir.resolve(name + ".log").toFile())
-        .start());
+        .start();
+    processes.add(process);
+    return process;
   }
 
   private void awaitPort(int port, Path log) throws InterruptedException {
@@ -142,7 +178,7 @@ public final class LocalCluster implements AutoCloseable {
         socket.connect(new InetSocketAddress("127.0.0.1", port), 500);
         return;
       } catch (IOException notYet) {
-        if (processes.stream().anyMatch(p -> !p.isAlive())) {
+        if (processes.stream().anyMatch(p -> !p.isAlive() && p.exitValue() != 137 && p.exitValue() != 143)) {
           throw new IllegalStateException("a cluster process exited early; see " + log);
         }
         Thread.sleep(100);
