@@ -166,4 +166,31 @@ class PieceStoreTest {
       assertThat(dataDir.resolve("tasks/linked")).doesNotExist();
     }
   }
+
+  @Test
+  void afterAnUncleanShutdownOnlyPiecesThatStillVerifyAreTrusted() throws IOException {
+    byte[] content = random(3000, 5);
+    try (PieceStore pieces = new PieceStore(dataDir)) {
+      TaskStore task = pieces.open("crashed");
+      task.recordDownload(Download.newBuilder().setUrl("http://origin/crashed").build());
+      task.setLayout(3000, 1024);
+      for (int n = 0; n < 3; n++) {
+        write(task, content, n, 1024);
+      }
+      task.markComplete();
+    }
+    // A machine crash: the marker of a clean shutdown is gone and piece 1 never reached the disk.
+    Files.delete(dataDir.resolve("clean-shutdown"));
+    try (java.nio.channels.FileChannel data = java.nio.channels.FileChannel.open(
+        dataDir.resolve("tasks/crashed/data"), java.nio.file.StandardOpenOption.WRITE)) {
+      data.write(java.nio.ByteBuffer.wrap(new byte[1024]), 1024);
+    }
+    try (PieceStore restarted = new PieceStore(dataDir)) {
+      TaskStore task = restarted.find("crashed");
+      assertThat(task.isComplete()).isFalse();
+      assertThat(task.finishedPieces()).extracting(Piece::getNumber).containsExactly(0, 2);
+      assertThat(restarted.unfinished()).containsExactly(task);
+    }
+    assertThat(dataDir.resolve("clean-shutdown")).exists();
+  }
 }
