@@ -353,11 +353,9 @@ public final class PeerTask {
   }
 
   /**
-   * Hands out free fetch slots. Order: the next few missing pieces in order (a streaming or
-   * range reader waits on them), then rarest first, so that pieces few parents hold spread
-   * before those many do. Two passes: pieces other peers can give first, so seed peers (whose
-   * upload every new peer competes for) serve only what no other parent has yet; the origin
-   * takes what no parent has.
+   * Hands out free fetch slots in {@link PieceOrder}. Two passes: pieces other peers can give
+   * first, so seed peers (whose upload every new peer competes for) serve only what no other
+   * parent has yet; the origin takes what no parent has.
    */
   private void dispatch() {
     int concurrency = concurrency();
@@ -375,15 +373,7 @@ public final class PeerTask {
         candidates.add(n);
       }
     }
-    int window = Math.min(candidates.size(), IN_ORDER_WINDOW);
-    List<Integer> rest = new ArrayList<>(candidates.subList(window, candidates.size()));
-    Map<Integer, Integer> availability = new HashMap<>();
-    for (int n : rest) {
-      availability.put(n, availability(n));
-    }
-    rest.sort(java.util.Comparator.<Integer>comparingInt(availability::get).thenComparingInt(n -> n));
-    List<Integer> ordered = new ArrayList<>(candidates.subList(0, window));
-    ordered.addAll(rest);
+    List<Integer> ordered = PieceOrder.order(candidates, this::availability, IN_ORDER_WINDOW);
     for (boolean seeds : new boolean[] {false, true}) {
       for (int n : ordered) {
         if (inflight.size() >= concurrency) {

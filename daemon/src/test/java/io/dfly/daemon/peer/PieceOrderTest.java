@@ -1,0 +1,38 @@
+package io.dfly.daemon.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dfly.api.common.v1.Host;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PieceOrderTest {
+  @Test
+  void theNextPiecesGoInOrderAndTheRestRarestFirst() {
+    // piece -> how many parents hold it
+    Map<Integer, Integer> holders = Map.of(3, 5, 4, 1, 5, 3, 6, 1, 7, 2, 8, 5);
+    List<Integer> order = PieceOrder.order(List.of(3, 4, 5, 6, 7, 8), holders::get, 2);
+    assertThat(order).containsExactly(3, 4, 6, 7, 5, 8);
+  }
+
+  @Test
+  void withoutAWindowRarityAloneDecidesAndTiesKeepPieceOrder() {
+    Map<Integer, Integer> holders = Map.of(0, 2, 1, 2, 2, 1);
+    assertThat(PieceOrder.order(List.of(0, 1, 2), holders::get, 0)).containsExactly(2, 0, 1);
+    assertThat(PieceOrder.order(List.of(), n -> 0, 4)).isEmpty();
+  }
+
+  @Test
+  void aSlowParentGetsFewerSlotsThanTheFastestOne() {
+    Parent fast = new Parent("fast", Host.getDefaultInstance());
+    Parent slow = new Parent("slow", Host.getDefaultInstance());
+    assertThat(slow.slots(4, 0)).as("unmeasured parents get the full share").isEqualTo(4);
+    fast.recordTransfer(4 << 20, 10_000_000); // 4 MiB in 10 ms
+    slow.recordTransfer(4 << 20, 400_000_000); // 4 MiB in 400 ms
+    double fastest = Math.max(fast.bytesPerSecond(), slow.bytesPerSecond());
+    assertThat(fast.slots(4, fastest)).isEqualTo(4);
+    assertThat(slow.slots(4, fastest)).isEqualTo(1);
+    assertThat(slow.bytesPerSecond()).isLessThan(fast.bytesPerSecond() / 10);
+  }
+}
