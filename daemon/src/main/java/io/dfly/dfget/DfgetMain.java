@@ -115,8 +115,10 @@ public final class DfgetMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
-        .setLevel(verbose ? Level.DEBUG : Level.WARN);
+    // The launcher skips logging altogether unless --verbose; with logback present, keep it quiet.
+    if (LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
+      root.setLevel(verbose ? Level.DEBUG : Level.WARN);
+    }
     boolean toStdout = output.equals("-");
     if (recursive) {
       if (toStdout || range != null) {
@@ -130,7 +132,7 @@ public final class DfgetMain implements Callable<Integer> {
   private Download download(String fileUrl, ContentDigest expected) {
     boolean cached = fileUrl.startsWith(TaskManager.CACHE_SCHEME);
     if (!cached) {
-      SourceClients.get().checkUrl(fileUrl);
+      SourceClients.parse(fileUrl); // the daemon checks the scheme; loading every client here costs start-up
     }
     return Download.newBuilder()
         .setUrl(fileUrl)

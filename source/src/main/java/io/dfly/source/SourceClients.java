@@ -40,6 +40,20 @@ public final class SourceClients {
    * when it is malformed or no client serves its scheme.
    */
   public URI checkUrl(String url) {
+    URI uri = parse(url);
+    String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+    if (!byScheme.containsKey(scheme)) {
+      throw new IllegalArgumentException("unsupported URL scheme '" + scheme + "' in '" + url
+          + "' (supported: " + String.join(", ", new TreeSet<>(byScheme.keySet())) + ")");
+    }
+    return uri;
+  }
+
+  /**
+   * Checks only the form of a URL, without loading any client: for callers such as dfget that
+   * hand the URL to a daemon, which knows its own clients.
+   */
+  public static URI parse(String url) {
     URI uri;
     try {
       uri = new URI(url);
@@ -49,12 +63,7 @@ public final class SourceClients {
     if (uri.getScheme() == null) {
       throw new IllegalArgumentException("URL '" + url + "' has no scheme");
     }
-    String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!byScheme.containsKey(scheme)) {
-      throw new IllegalArgumentException("unsupported URL scheme '" + scheme + "' in '" + url
-          + "' (supported: " + String.join(", ", new TreeSet<>(byScheme.keySet())) + ")");
-    }
-    if (uri.getHost() == null && !scheme.equals("file")) {
+    if (uri.getHost() == null && !uri.getScheme().equalsIgnoreCase("file")) {
       throw new IllegalArgumentException("URL '" + url + "' has no host");
     }
     return uri;
