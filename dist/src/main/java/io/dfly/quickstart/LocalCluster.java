@@ -34,6 +34,7 @@ public final class LocalCluster implements AutoCloseable {
   private final List<Daemon> daemons = new ArrayList<>();
   private Daemon seed;
   private int schedulerPort;
+  private Process scheduler;
 
   /** A dfdaemon of the cluster; {@code grpcPort} is where dfget reaches it. */
   public record Daemon(String name, int grpcPort, int uploadPort, Path dataDir, Path log) {}
@@ -55,12 +56,44 @@ public final class LocalCluster implements AutoCloseable {
     return this;
   }
 
-  /** Starts only the scheduler; add dfdaemons with {@link #addDaemon}. */
+  /** Starts only the scheduler; add dfdaemons with {@link #addDaemon} and {@link #addSeedPeer}. */
   public LocalCluster startScheduler() throws IOException, InterruptedException {
     schedulerPort = freePort();
-    launch("scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
-    awaitPort(schedulerPort, workDir.resolve("scheduler.log"));
+    restartScheduler();
     return this;
+  }
+
+  /** Kills the scheduler at once (SIGKILL). */
+  public void killScheduler() throws InterruptedException {
+    scheduler.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** Starts the scheduler (again) on its port; a restarted one starts empty, as schedulers do. */
+  public void restartScheduler() throws IOException, InterruptedException {
+    String name = scheduler == null ? "scheduler" : "scheduler-restarted";
+    scheduler = launch(name, "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
+    awaitPort(schedulerPort, workDir.resolve(name + ".log"));
+  }
+
+  /** Starts a seed peer in a cluster started with {@link #startScheduler}. */
+  public Daemon addSeedPeer(String name, String... extraArgs) throws IOException, InterruptedException {
+    seed = startDaemon(name, true, extraArgs);
+    awaitPort(seed.grpcPort(), seed.log());
+    return seed;
+  }
+
+  /** Freezes a dfdaemon (SIGSTOP): its connections stay open and send nothing, like a hung host. */
+  public void pause(Daemon daemon) throws IOException, InterruptedException {
+    signal(daemon, "-STOP");
+  }
+
+  public void resume(Daemon daemon) throws IOException, InterruptedException {
+    signal(daemon, "-CONT");
+  }
+
+  private void signal(Daemon daemon, String signal) throws IOException, InterruptedException {
+    long pid = daemonProcesses.get(daemon.name()).pid();
+    new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start().waitFor();
   }
 
   /** Starts one more dfdaemon with extra command-line options and waits until it is ready. */
