@@ -1,5 +1,6 @@
 package io.dfly.daemon;
 
+import io.dfly.source.SourceOptions;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,6 +41,8 @@ public class DaemonConfig {
   public String downloadRate = "";
   /** Total upload rate of the host to other peers; empty: unlimited. Changeable live. */
   public String uploadRate = "";
+  /** Origins: TLS trust, S3 endpoint and credentials, HDFS user. */
+  public SourceOptions source = new SourceOptions();
   /** Piece store bounds and garbage collection. */
   public Gc gc = new Gc();
 

@@ -6,10 +6,6 @@ import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.ByteRange;
 import io.dfly.common.piece.PieceMath;
 import io.dfly.common.task.TaskId;
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import io.dfly.common.unit.ByteSize;
 import io.dfly.daemon.DaemonConfig;
 import io.dfly.daemon.rpc.PeerChannels;
@@ -19,6 +15,10 @@ import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
 import io.dfly.source.SourceClients;
 import io.dfly.source.http.BulkHttpClient;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +39,7 @@ public final class TaskManager {
   private final PieceStore pieceStore;
   private final SchedulerClient scheduler;
   private final PeerChannels peerChannels;
-  private final SourceClients sources = SourceClients.get();
+  private final SourceClients sources;
   private final BulkHttpClient httpClient;
   private final ConcurrentHashMap<String, PeerTask> active = new ConcurrentHashMap<>();
   private volatile GarbageCollector gc;
@@ -52,6 +52,7 @@ public final class TaskManager {
     this.pieceStore = pieceStore;
     this.scheduler = scheduler;
     this.peerChannels = peerChannels;
+    this.sources = SourceClients.create(config.source);
     this.downloadRate = new RateLimiter(config.downloadRate.isBlank() ? 0 : ByteSize.parse(config.downloadRate));
     this.httpClient = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(config.pieceTimeoutSeconds));
   }
