@@ -28,7 +28,7 @@ public class DaemonConfig {
   /** Pieces downloaded at once from one parent. */
   public int perParentConcurrency = 4;
   /** Range requests at once to the origin when fetching back-to-source. */
-  public int originConcurrency = 4;
+  public int originConcurrency = 8;
   /** A piece download from a parent or the origin that receives no byte for this long fails and goes elsewhere. */
   public int pieceTimeoutSeconds = 30;
   /** With no event at all for this long, a task falls back to the origin. */

@@ -12,8 +12,12 @@ sealed interface PeerEvent {
 
   record Scheduled(AnnouncePeerResponse response) implements PeerEvent {}
 
-  /** A caller wants the task, or a range of it ({@code range} null for all of it). */
-  record Wanted(io.dfly.common.net.ByteRange range, CompletableFuture<TaskStore> future) implements PeerEvent {}
+  /**
+   * A caller wants the task, or a range of it ({@code range} null for all of it); {@code inOrder}
+   * when it reads the bytes as they arrive (a stream to stdout, a range).
+   */
+  record Wanted(io.dfly.common.net.ByteRange range, boolean inOrder, CompletableFuture<TaskStore> future)
+      implements PeerEvent {}
 
   record SchedulerLost(String reason) implements PeerEvent {}
 

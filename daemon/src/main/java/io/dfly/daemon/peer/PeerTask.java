@@ -56,6 +56,8 @@ public final class PeerTask {
   private boolean ended; // guarded by endLock
   private boolean started; // guarded by endLock
   private final LinkedBlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
+  /** Breaks ties among equally rare pieces differently on every peer, so peers ask for different pieces. */
+  private final java.util.Random random;
 
   // Conductor state, touched only by the conductor thread.
   private final Map<String, Parent> parents = new HashMap<>();
@@ -80,6 +82,7 @@ public final class PeerTask {
     this.peerId = peerId;
     this.store = store;
     this.claims = new PieceClaims(store);
+    this.random = new java.util.Random(peerId.hashCode());
   }
 
   public String taskId() {
@@ -104,13 +107,13 @@ public final class PeerTask {
    * Asks for the task, or a range of it; the future completes once those bytes are verified
    * in the store. Null when this download has already ended and a new one must start.
    */
-  CompletableFuture<TaskStore> want(io.dfly.common.net.ByteRange range) {
+  CompletableFuture<TaskStore> want(io.dfly.common.net.ByteRange range, boolean inOrder) {
     synchronized (endLock) {
       if (ended) {
         return null;
       }
       CompletableFuture<TaskStore> future = new CompletableFuture<>();
-      events.add(new PeerEvent.Wanted(range, future));
+      events.add(new PeerEvent.Wanted(range, inOrder, future));
       if (!started) { // the conductor starts with its first waiter queued, so it never ends unwanted
         started = true;
         Thread.ofVirtual().name("task-" + taskId.substring(0, 12)).start(this::conduct);
@@ -373,7 +376,8 @@ public final class PeerTask {
         candidates.add(n);
       }
     }
-    List<Integer> ordered = PieceOrder.order(candidates, this::availability, IN_ORDER_WINDOW);
+    boolean reader = waiters.stream().anyMatch(PeerEvent.Wanted::inOrder);
+    List<Integer> ordered = PieceOrder.order(candidates, this::availability, reader ? IN_ORDER_WINDOW : 0, random);
     for (boolean seeds : new boolean[] {false, true}) {
       for (int n : ordered) {
         if (inflight.size() >= concurrency) {

@@ -59,16 +59,18 @@ public final class TaskManager {
 
   /** Starts the task or joins its running download; completes once every piece is here. */
   public CompletableFuture<TaskStore> download(Download download) {
-    return download(download, 0, null);
+    return download(download, 0, null, false);
   }
 
   /**
    * Starts the task or joins its running download, for all of it or one range ({@code range}
    * null for all); completes once those bytes are verified here. {@code rateLimit} is this
    * task's own download rate in bytes per second (0: only the host's); joining a running
-   * download sets its limit to the new one.
+   * download sets its limit to the new one. {@code inOrder}: the caller reads the bytes as they
+   * arrive, so the next missing pieces go first.
    */
-  public CompletableFuture<TaskStore> download(Download requested, long rateLimit, ByteRange range) {
+  public CompletableFuture<TaskStore> download(Download requested, long rateLimit, ByteRange range,
+      boolean inOrder) {
     // Imported files have no origin: only peers that hold them can serve them.
     boolean imported = requested.getUrl().startsWith(CACHE_SCHEME);
     if (!imported) {
@@ -89,10 +91,11 @@ public final class TaskManager {
       existing.touch();
       return CompletableFuture.completedFuture(existing);
     }
-    return join(taskId, download, rateLimit, range);
+    return join(taskId, download, rateLimit, range, inOrder);
   }
 
-  private CompletableFuture<TaskStore> join(String taskId, Download download, long rateLimit, ByteRange range) {
+  private CompletableFuture<TaskStore> join(String taskId, Download download, long rateLimit, ByteRange range,
+      boolean inOrder) {
     while (true) {
       PeerTask task = active.computeIfAbsent(taskId, id -> {
         String peerId = host.getId() + "-" + UUID.randomUUID();
@@ -103,7 +106,7 @@ public final class TaskManager {
         created.result().whenComplete((done, error) -> active.remove(id, created));
         return created;
       });
-      CompletableFuture<TaskStore> wanted = task.want(range);
+      CompletableFuture<TaskStore> wanted = task.want(range, inOrder);
       if (wanted != null) {
         if (rateLimit > 0) {
           task.setRate(rateLimit);
@@ -124,7 +127,7 @@ public final class TaskManager {
     if (download == null || !store.isComplete()) {
       return;
     }
-    join(store.taskId(), download, 0, null).whenComplete((done, error) -> {
+    join(store.taskId(), download, 0, null, false).whenComplete((done, error) -> {
       if (error != null) {
         log.warn("task {}: announcing it failed: {}", store.taskId(), error.getMessage());
       }

@@ -78,7 +78,8 @@ public final class DownloadService extends DfdaemonDownloadGrpc.DfdaemonDownload
         throw new IllegalArgumentException("--digest needs an output file: bytes sent to stdout cannot be taken back");
       }
       String taskId = TaskId.of(download);
-      CompletableFuture<TaskStore> task = tasks.download(download, request.getRateLimit(), wanted);
+      CompletableFuture<TaskStore> task = tasks.download(download, request.getRateLimit(), wanted,
+          toStream || wanted != null);
       boolean cacheHit = task.isDone();
       TaskStore store;
       if (toStream) {

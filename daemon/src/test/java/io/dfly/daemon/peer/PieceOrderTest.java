@@ -5,22 +5,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dfly.api.common.v1.Host;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class PieceOrderTest {
   @Test
   void theNextPiecesGoInOrderAndTheRestRarestFirst() {
     // piece -> how many parents hold it
-    Map<Integer, Integer> holders = Map.of(3, 5, 4, 1, 5, 3, 6, 1, 7, 2, 8, 5);
-    List<Integer> order = PieceOrder.order(List.of(3, 4, 5, 6, 7, 8), holders::get, 2);
-    assertThat(order).containsExactly(3, 4, 6, 7, 5, 8);
+    Map<Integer, Integer> holders = Map.of(3, 5, 4, 1, 5, 3, 6, 4, 7, 2, 8, 5);
+    List<Integer> order = PieceOrder.order(List.of(3, 4, 5, 6, 7, 8), holders::get, 2, new Random(1));
+    assertThat(order.subList(0, 2)).containsExactly(3, 4);
+    assertThat(order.subList(2, 5)).containsExactly(7, 5, 6);
+    assertThat(order.get(5)).isEqualTo(8);
   }
 
   @Test
-  void withoutAWindowRarityAloneDecidesAndTiesKeepPieceOrder() {
-    Map<Integer, Integer> holders = Map.of(0, 2, 1, 2, 2, 1);
-    assertThat(PieceOrder.order(List.of(0, 1, 2), holders::get, 0)).containsExactly(2, 0, 1);
-    assertThat(PieceOrder.order(List.of(), n -> 0, 4)).isEmpty();
+  void equallyRarePiecesComeInADifferentOrderOnDifferentPeers() {
+    List<Integer> missing = java.util.stream.IntStream.range(0, 64).boxed().toList();
+    List<Integer> a = PieceOrder.order(missing, n -> n < 32 ? 1 : 2, 0, new Random(1));
+    List<Integer> b = PieceOrder.order(missing, n -> n < 32 ? 1 : 2, 0, new Random(2));
+    assertThat(a.subList(0, 32)).containsExactlyInAnyOrderElementsOf(missing.subList(0, 32));
+    assertThat(b.subList(0, 32)).containsExactlyInAnyOrderElementsOf(missing.subList(0, 32));
+    assertThat(a.subList(0, 8)).as("two peers start on different pieces").isNotEqualTo(b.subList(0, 8));
+    assertThat(PieceOrder.order(List.of(), n -> 0, 4, new Random(3))).isEmpty();
   }
 
   @Test
