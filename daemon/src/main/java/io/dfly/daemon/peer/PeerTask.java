@@ -41,6 +41,8 @@ public final class PeerTask {
   private static final Logger log = LoggerFactory.getLogger(PeerTask.class);
   private static final int ORIGIN_PIECE_ATTEMPTS = 3;
   private static final int PARENT_FAILURE_LIMIT = 3;
+  /** How many times the per-parent slots a peer whose only parent is a seed peer may use. */
+  private static final int SOLE_SEED_CHILD_SHARE = 4;
   /** Missing pieces fetched strictly in order before rarest-first takes over. */
   private static final int IN_ORDER_WINDOW = 4;
 
@@ -472,7 +474,9 @@ public final class PeerTask {
       if (parent.seed != seed || parent.dropped || !parent.pieces.get(number)) {
         continue;
       }
-      int room = seed && otherPeers ? 1 : parent.slots(perParent, fastest);
+      // Without other peers this peer is where the swarm's new pieces enter (every later peer
+      // has it as a parent): it takes a larger share of the seed peer's upload.
+      int room = seed ? (otherPeers ? 1 : perParent * SOLE_SEED_CHILD_SHARE) : parent.slots(perParent, fastest);
       if (parent.inflight >= room) {
         continue;
       }
