@@ -63,7 +63,7 @@ public final class Dfdaemon implements AutoCloseable {
     uploadRate = new RateLimiter(config.uploadRate.isBlank() ? 0 : ByteSize.parse(config.uploadRate));
     uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit);
     announceUntilAccepted();
-    announcer.scheduleWithFixedDelay(scheduler::announceHost,
+    announcer.scheduleWithFixedDelay(() -> scheduler.announceHost(tasks::announceFinishedTasks),
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     for (String ip : grpcAddresses(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))

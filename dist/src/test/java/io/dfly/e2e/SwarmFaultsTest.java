@@ -172,11 +172,19 @@ class SwarmFaultsTest {
     assertThat(result.exit()).as(result.stderr()).isZero();
     assertThat(sha256(out)).isEqualTo(sha);
 
-    // A restarted scheduler learns the hosts from their next announce and schedules again.
+    // A restarted scheduler learns the hosts, and what they hold, from their next announce.
     cluster.restartScheduler();
+    Thread.sleep(3000);
+    LocalCluster.Daemon late = cluster.addDaemon("sched-late", "--config", announce.toString());
+    Path lateOut = work.resolve("sched-late.out");
+    Run fromPeers = dfget(late, url, lateOut);
+    assertThat(fromPeers.exit()).as(fromPeers.stderr()).isZero();
+    assertThat(sha256(lateOut)).isEqualTo(sha);
+    assertThat(LocalCluster.stat(late, url).getTraffic().getFromOrigin())
+        .as("the file the others hold comes from them, not the origin").isZero();
+
     String sha2 = originFile("sched2.bin", SIZE);
     String url2 = origin.url("sched2.bin");
-    Thread.sleep(2500);
     assertThat(dfget(parent, url2, work.resolve("sched2-parent.out")).exit()).isZero();
     Path out2 = work.resolve("sched2-child.out");
     Run after = dfget(child, url2, out2);

@@ -204,6 +204,14 @@ public final class TaskManager {
     }
   }
 
+  /** Announces every finished task again, for a scheduler that restarted and lost them. */
+  public void announceFinishedTasks() {
+    log.info("a scheduler did not know this host: announcing its finished tasks again");
+    for (TaskStore store : pieceStore.tasks()) {
+      announceFinished(store);
+    }
+  }
+
   /** Announces the finished tasks and resumes the unfinished ones a previous run of this daemon left. */
   public void restoreTasks() {
     for (TaskStore store : pieceStore.tasks()) {

@@ -51,16 +51,29 @@ public final class SchedulerClient implements AutoCloseable {
 
   /** Announces this host to every scheduler; returns how many accepted it. */
   public int announceHost() {
+    return announceHost(() -> { });
+  }
+
+  /**
+   * Announces the host to every scheduler; returns how many took it. {@code onForgotten} runs
+   * when a scheduler did not know the host: it restarted and lost what this host holds.
+   */
+  public int announceHost(Runnable onForgotten) {
     int accepted = 0;
+    boolean forgotten = false;
     for (Endpoint endpoint : endpoints) {
       try {
-        SchedulerGrpc.newBlockingStub(endpoint.channel())
+        forgotten |= SchedulerGrpc.newBlockingStub(endpoint.channel())
             .withDeadlineAfter(5, TimeUnit.SECONDS)
-            .announceHost(AnnounceHostRequest.newBuilder().setHost(host).build());
+            .announceHost(AnnounceHostRequest.newBuilder().setHost(host).build())
+            .getNewHost();
         accepted++;
       } catch (RuntimeException e) {
         log.debug("scheduler {} did not take the host announcement: {}", endpoint.address(), e.getMessage());
       }
+    }
+    if (forgotten) {
+      onForgotten.run();
     }
     return accepted;
   }

@@ -3,6 +3,7 @@ package io.dfly.scheduler.rpc;
 import com.google.protobuf.Empty;
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.scheduler.v1.AnnounceHostRequest;
+import io.dfly.api.scheduler.v1.AnnounceHostResponse;
 import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.LeaveHostRequest;
@@ -87,17 +88,18 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
   }
 
   @Override
-  public void announceHost(AnnounceHostRequest request, StreamObserver<Empty> responses) {
+  public void announceHost(AnnounceHostRequest request, StreamObserver<AnnounceHostResponse> responses) {
     Host host = request.getHost();
     if (host.getId().isEmpty() || host.getIp().isEmpty()) {
       responses.onError(Status.INVALID_ARGUMENT.withDescription("a host needs an id and an ip").asRuntimeException());
       return;
     }
-    if (scheduler.hosts().get(host.getId()) == null) {
+    boolean known = scheduler.hosts().get(host.getId()) != null;
+    if (!known) {
       log.info("host {} announced: {} ({})", host.getId(), host.getIp(), host.getType());
     }
     scheduler.hosts().put(host);
-    responses.onNext(Empty.getDefaultInstance());
+    responses.onNext(AnnounceHostResponse.newBuilder().setNewHost(!known).build());
     responses.onCompleted();
   }
 
