@@ -1,17 +1,21 @@
 package io.dfly.e2e;
 
+import static io.dfly.e2e.DfgetRuns.awaitProgress;
+import static io.dfly.e2e.DfgetRuns.dfget;
+import static io.dfly.e2e.DfgetRuns.finish;
+import static io.dfly.e2e.DfgetRuns.sha256;
+import static io.dfly.e2e.DfgetRuns.startDfget;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dfly.api.dfdaemon.v1.TaskStat;
+import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
 import io.dfly.quickstart.OriginServer;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -61,50 +65,6 @@ class FaultsTest {
     return sha256(content);
   }
 
-  private static String sha256(byte[] bytes) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-  }
-
-  private static String sha256(Path file) throws Exception {
-    return sha256(Files.readAllBytes(file));
-  }
-
-  record Run(int exit, String stderr) {}
-
-  private static Process start(LocalCluster.Daemon daemon, String url, Path output, String... extra) throws IOException {
-    List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m", "-XX:TieredStopAtLevel=1");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
-    command.addAll(List.of(extra));
-    return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(output.resolveSibling(output.getFileName() + ".err").toFile()).start();
-  }
-
-  private static Run finish(Process process, Path output) throws Exception {
-    assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("dfget finished").isTrue();
-    return new Run(process.exitValue(), Files.readString(output.resolveSibling(output.getFileName() + ".err")));
-  }
-
-  private static Run dfget(LocalCluster.Daemon daemon, String url, Path output, String... extra) throws Exception {
-    return finish(start(daemon, url, output, extra), output);
-  }
-
-  /** Waits until the daemon holds at least {@code fraction} of the task's pieces. */
-  private static TaskStat awaitProgress(LocalCluster.Daemon daemon, String url, double fraction) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      try {
-        TaskStat stat = LocalCluster.stat(daemon, url);
-        if (stat.getPieceCount() > 0 && stat.getFinishedPieces() >= stat.getPieceCount() * fraction) {
-          return stat;
-        }
-      } catch (io.grpc.StatusRuntimeException notYet) {
-        // the task is not registered yet
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no progress on " + url + " at " + daemon.name());
-  }
-
   private static List<Path> leftovers(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.filter(p -> p.getFileName().toString().contains("dfget-tmp")).toList();
@@ -120,7 +80,7 @@ class FaultsTest {
     assertThat(dfget(parent, url, work.resolve("killed-parent.out")).exit()).isZero();
 
     Path out = work.resolve("killed-child.out");
-    Process run = start(child, url, out, "--limit", "8MiB", "--digest", "sha256:" + sha);
+    Process run = startDfget(child, url, out, "--limit", "8MiB", "--digest", "sha256:" + sha);
     awaitProgress(child, url, 0.2);
     cluster.kill(parent);
     Run result = finish(run, out);
@@ -166,7 +126,7 @@ class FaultsTest {
     LocalCluster.Daemon daemon = cluster.addDaemon("restart");
     long originBefore = origin.bytesSent();
 
-    Process run = start(daemon, url, work.resolve("restart-first.out"), "--limit", "4MiB");
+    Process run = startDfget(daemon, url, work.resolve("restart-first.out"), "--limit", "4MiB");
     awaitProgress(daemon, url, 0.3);
     Thread.sleep(2200); // past a checkpoint (every 2 s), well before the end (8 s at 4 MiB/s)
     cluster.kill(daemon);

@@ -1,10 +1,15 @@
 package io.dfly.e2e;
 
+import static io.dfly.e2e.DfgetRuns.awaitProgress;
+import static io.dfly.e2e.DfgetRuns.dfget;
+import static io.dfly.e2e.DfgetRuns.finish;
+import static io.dfly.e2e.DfgetRuns.sha256;
+import static io.dfly.e2e.DfgetRuns.startDfget;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.dfly.api.dfdaemon.v1.TaskStat;
+import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.common.net.ByteRange;
 import io.dfly.quickstart.LocalCluster;
 import io.dfly.quickstart.OriginServer;
@@ -13,13 +18,10 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -78,51 +80,8 @@ class SwarmFaultsTest {
     return sha256(bytes);
   }
 
-  private static String sha256(byte[] bytes) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-  }
-
-  private static String sha256(Path file) throws Exception {
-    return sha256(Files.readAllBytes(file));
-  }
-
   private static Path config(String name, String yaml) throws IOException {
     return Files.writeString(work.resolve(name + ".yaml"), yaml);
-  }
-
-  record Run(int exit, String stderr) {}
-
-  private static Process start(LocalCluster.Daemon daemon, String url, Path output, String... extra) throws IOException {
-    List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m", "-XX:TieredStopAtLevel=1");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
-    command.addAll(List.of(extra));
-    return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(output.resolveSibling(output.getFileName() + ".err").toFile()).start();
-  }
-
-  private static Run finish(Process process, Path output) throws Exception {
-    assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("dfget finished").isTrue();
-    return new Run(process.exitValue(), Files.readString(output.resolveSibling(output.getFileName() + ".err")));
-  }
-
-  private static Run dfget(LocalCluster.Daemon daemon, String url, Path output, String... extra) throws Exception {
-    return finish(start(daemon, url, output, extra), output);
-  }
-
-  private static void awaitProgress(LocalCluster.Daemon daemon, String url, double fraction) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      try {
-        TaskStat stat = LocalCluster.stat(daemon, url);
-        if (stat.getPieceCount() > 0 && stat.getFinishedPieces() >= stat.getPieceCount() * fraction) {
-          return;
-        }
-      } catch (io.grpc.StatusRuntimeException notYet) {
-        // not registered yet
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("no progress on " + url + " at " + daemon.name());
   }
 
   private static void assertNothingAt(Path output) throws IOException {
@@ -142,7 +101,7 @@ class SwarmFaultsTest {
     assertThat(dfget(parent, url, work.resolve("stall-parent.out")).exit()).isZero();
 
     Path out = work.resolve("stall-child.out");
-    Process run = start(child, url, out, "--limit", "6MiB", "--digest", "sha256:" + sha);
+    Process run = startDfget(child, url, out, "--limit", "6MiB", "--digest", "sha256:" + sha);
     awaitProgress(child, url, 0.2);
     cluster.pause(parent);
     try {
@@ -165,7 +124,7 @@ class SwarmFaultsTest {
     assertThat(dfget(parent, url, work.resolve("sched-parent.out")).exit()).isZero();
 
     Path out = work.resolve("sched-child.out");
-    Process run = start(child, url, out, "--limit", "6MiB", "--digest", "sha256:" + sha);
+    Process run = startDfget(child, url, out, "--limit", "6MiB", "--digest", "sha256:" + sha);
     awaitProgress(child, url, 0.2);
     cluster.killScheduler();
     Run result = finish(run, out);
@@ -208,7 +167,7 @@ class SwarmFaultsTest {
       }
       List<Process> runs = new ArrayList<>();
       for (LocalCluster.Daemon peer : peers) {
-        runs.add(start(peer, url, work.resolve(peer.name() + ".out"), "--digest", "sha256:" + sha));
+        runs.add(startDfget(peer, url, work.resolve(peer.name() + ".out"), "--digest", "sha256:" + sha));
       }
       awaitProgress(seed, url, 0.25);
       seeded.kill(seed);
@@ -237,7 +196,7 @@ class SwarmFaultsTest {
       long before = origin.bytesSent();
       List<Process> runs = new ArrayList<>();
       for (LocalCluster.Daemon peer : peers) {
-        runs.add(start(peer, url, work.resolve(peer.name() + ".out")));
+        runs.add(startDfget(peer, url, work.resolve(peer.name() + ".out")));
       }
       for (int i = 0; i < peers.size(); i++) {
         Path out = work.resolve(peers.get(i).name() + ".out");
