@@ -1,5 +1,6 @@
 package io.dfly.source.file;
 
+import static io.dfly.source.SourceTesting.read;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,7 +12,6 @@ import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -41,16 +41,6 @@ class FileSourceClientTest {
   }
 
   /** Reads with a buffer larger than any range, so the body itself must stop at the range end. */
-  private static byte[] read(SourceResponse response) throws IOException {
-    try (response) {
-      ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
-      while (response.body().read(buffer) >= 0) {
-        // until the body ends
-      }
-      return Arrays.copyOf(buffer.array(), buffer.position());
-    }
-  }
-
   @Test
   void servedThroughServiceLoader() {
     URI url = file.toUri();

@@ -1,5 +1,7 @@
 package io.dfly.source.hdfs;
 
+import static io.dfly.source.SourceTesting.read;
+import static io.dfly.source.SourceTesting.readInPieces;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,18 +13,13 @@ import io.dfly.source.SourceOptions;
 import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
@@ -95,12 +92,6 @@ class HdfsSourceClientTest {
     return SourceRequest.whole(URI.create(base + path), Map.of()).withRange(range);
   }
 
-  private static byte[] read(SourceResponse response) throws IOException {
-    try (response; InputStream in = response.stream()) {
-      return in.readAllBytes();
-    }
-  }
-
   private static HdfsSourceClient as(String user) {
     SourceOptions options = new SourceOptions();
     options.hdfs.user = user;
@@ -143,26 +134,8 @@ class HdfsSourceClientTest {
 
   @Test
   void readsPiecesFromManyThreads() throws Exception {
-    int piece = 512 * 1024;
-    ExecutorService pool = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<byte[]>> pieces = new ArrayList<>();
-      for (long offset = 0; offset < big.length; offset += piece) {
-        ByteRange range = new ByteRange(offset, Math.min(offset + piece, big.length) - 1);
-        pieces.add(pool.submit(() -> read(client.open(request("/data/big.bin", range)))));
-      }
-      byte[] joined = new byte[big.length];
-      int at = 0;
-      for (Future<byte[]> f : pieces) {
-        byte[] bytes = f.get();
-        System.arraycopy(bytes, 0, joined, at, bytes.length);
-        at += bytes.length;
-      }
-      assertThat(at).isEqualTo(big.length);
-      assertThat(joined).isEqualTo(big);
-    } finally {
-      pool.shutdownNow();
-    }
+    byte[] joined = readInPieces(client, range -> request("/data/big.bin", range), big.length, 512 * 1024);
+    assertThat(joined).isEqualTo(big);
   }
 
   @Test

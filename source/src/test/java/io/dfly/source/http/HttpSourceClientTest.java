@@ -1,5 +1,6 @@
 package io.dfly.source.http;
 
+import static io.dfly.source.SourceTesting.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,14 +13,12 @@ import io.dfly.source.SourceException;
 import io.dfly.source.SourceOptions;
 import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
@@ -89,19 +88,6 @@ class HttpSourceClientTest {
         out.flush();
       }
     }
-  }
-
-  private static byte[] readAll(ReadableByteChannel channel) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteBuffer buffer = ByteBuffer.allocateDirect(65536);
-    while (channel.read(buffer) >= 0) {
-      buffer.flip();
-      byte[] bytes = new byte[buffer.remaining()];
-      buffer.get(bytes);
-      out.write(bytes, 0, bytes.length);
-      buffer.clear();
-    }
-    return out.toByteArray();
   }
 
   private static SourceRequest request(String url) {

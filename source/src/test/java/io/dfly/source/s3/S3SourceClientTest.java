@@ -1,5 +1,7 @@
 package io.dfly.source.s3;
 
+import static io.dfly.source.SourceTesting.read;
+import static io.dfly.source.SourceTesting.readInPieces;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,7 +13,6 @@ import io.dfly.source.SourceOptions;
 import io.dfly.source.SourceRequest;
 import io.dfly.source.SourceResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -102,12 +103,6 @@ class S3SourceClientTest {
     return SourceRequest.whole(URI.create(url), Map.of()).withRange(range);
   }
 
-  private static byte[] read(SourceResponse response) throws IOException {
-    try (response; InputStream in = response.stream()) {
-      return in.readAllBytes();
-    }
-  }
-
   private static int status(SourceRequest request) {
     try {
       client.open(request).close();
@@ -150,26 +145,9 @@ class S3SourceClientTest {
 
   @Test
   void readsPiecesFromManyThreadsAndSurvivesAnEarlyClose() throws Exception {
-    int piece = 256 * 1024;
-    ExecutorService pool = Executors.newFixedThreadPool(4);
-    try {
-      List<Future<byte[]>> pieces = new ArrayList<>();
-      for (long offset = 0; offset < big.length; offset += piece) {
-        ByteRange range = new ByteRange(offset, Math.min(offset + piece, big.length) - 1);
-        pieces.add(pool.submit(() -> read(client.open(request("s3://" + BUCKET + "/models/big.bin", range)))));
-      }
-      byte[] joined = new byte[big.length];
-      int at = 0;
-      for (Future<byte[]> f : pieces) {
-        byte[] bytes = f.get();
-        System.arraycopy(bytes, 0, joined, at, bytes.length);
-        at += bytes.length;
-      }
-      assertThat(at).isEqualTo(big.length);
-      assertThat(joined).isEqualTo(big);
-    } finally {
-      pool.shutdownNow();
-    }
+    byte[] joined = readInPieces(client,
+        range -> request("s3://" + BUCKET + "/models/big.bin", range), big.length, 256 * 1024);
+    assertThat(joined).isEqualTo(big);
     // a whole body closed after a few bytes must not leave the client stuck or broken
     try (SourceResponse whole = client.open(request("s3://" + BUCKET + "/models/big.bin", null))) {
       assertThat(whole.stream().readNBytes(10)).isEqualTo(Arrays.copyOf(big, 10));
