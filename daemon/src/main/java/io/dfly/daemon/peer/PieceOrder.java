@@ -29,19 +29,9 @@ final class PieceOrder {
     ordered.addAll(missing.subList(0, window));
     List<Integer> rest = new ArrayList<>(missing.subList(window, missing.size()));
     Collections.shuffle(rest, random);
-    int[] count = new int[rest.size()];
-    for (int i = 0; i < rest.size(); i++) {
-      count[i] = holders.applyAsInt(rest.get(i));
-    }
-    List<Integer> indexes = new ArrayList<>(rest.size());
-    for (int i = 0; i < rest.size(); i++) {
-      indexes.add(i);
-    }
     // A stable sort by holder count keeps the shuffled order among equally rare pieces.
-    indexes.sort(Comparator.comparingInt(i -> count[i]));
-    for (int i : indexes) {
-      ordered.add(rest.get(i));
-    }
+    rest.sort(Comparator.comparingInt(holders::applyAsInt));
+    ordered.addAll(rest);
     return ordered;
   }
 }

@@ -162,17 +162,13 @@ public final class DownloadService extends DfdaemonDownloadGrpc.DfdaemonDownload
           store = tasks.pieceStore().find(taskId);
         }
         if (task.isCompletedExceptionally()) {
-          try {
-            task.get();
-          } catch (ExecutionException e) {
-            throw unwrap(e);
-          }
+          return join(task);
         }
         long version = store == null ? 0 : store.version();
         long end = store == null || store.contentLength() < 0 ? -1
             : wanted == null ? store.contentLength() : Math.min(wanted.last() + 1, store.contentLength());
-        if (end >= 0 && next >= end && task.isDone()) {
-          return task.join();
+        if (end >= 0 && next >= end) {
+          return join(task); // all sent; the task still confirms the end (or its failure)
         }
         long ready = store == null ? next : contiguousEnd(store, next, end);
         if (ready > next) {
@@ -197,12 +193,10 @@ public final class DownloadService extends DfdaemonDownloadGrpc.DfdaemonDownload
           }
           continue;
         }
-        if (store == null || end < 0 || next < end) {
-          if (store != null) {
-            store.awaitChange(version, PROGRESS_MILLIS);
-          } else {
-            Thread.sleep(20);
-          }
+        if (store != null) {
+          store.awaitChange(version, PROGRESS_MILLIS);
+        } else {
+          Thread.sleep(20);
         }
       }
     } finally {
@@ -223,6 +217,14 @@ public final class DownloadService extends DfdaemonDownloadGrpc.DfdaemonDownload
       at = (at / pieceLength + 1) * pieceLength;
     }
     return Math.min(at, end);
+  }
+
+  private static TaskStore join(CompletableFuture<TaskStore> task) throws InterruptedException {
+    try {
+      return task.get();
+    } catch (ExecutionException e) {
+      throw unwrap(e);
+    }
   }
 
   private static RuntimeException unwrap(ExecutionException e) {

@@ -28,10 +28,6 @@ public final class UploadServer implements AutoCloseable {
   private final Channel channel;
 
   /** A server without rate or concurrency limits. */
-  public UploadServer(String ip, int port, PieceStore store) throws InterruptedException {
-    this(ip, port, store, new RateLimiter(0), Integer.MAX_VALUE);
-  }
-
   /**
    * @param rate the host's total upload rate; change it at any time with {@link RateLimiter#setRate}
    * @param maxConcurrentUploads uploads served at once, at least 1

@@ -66,7 +66,7 @@ class UploadServerTest {
   void servesFinishedPiecesByRangeAndNothingElse() throws Exception {
     byte[] content = randomBytes(3000, 3);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200)) {
       TaskStore task = pieces.open("abc");
       task.setLayout(3000, 1024);
       task.markFinished(task.readPiece(Channels.newChannel(new ByteArrayInputStream(content, 1024, 1024)),
