@@ -196,6 +196,19 @@ class FaultsTest {
     // 16 MiB at 4 MiB/s: at least (16 MiB - one burst) / rate, whatever the machine.
     assertThat(seconds).as("16 MiB under a 4 MiB/s host limit").isGreaterThan(3.5);
 
+    // Changed while running, through `dfdaemon limits`, down from 4 to 2 MiB/s: 9 MiB take over 4 s.
+    List<String> limits = LocalCluster.javaCommand("io.dfly.daemon.DfdaemonMain", "-Xmx128m");
+    limits.addAll(List.of("limits", "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--download-rate", "2MiB"));
+    Process set = new ProcessBuilder(limits).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    String said = new String(set.getInputStream().readAllBytes());
+    assertThat(set.waitFor()).isZero();
+    assertThat(said).contains("download 2.0 MiB/s");
+    originFile("limited3.bin", 9 << 20);
+    start = System.nanoTime();
+    Run lowered = dfget(daemon, origin.url("limited3.bin"), work.resolve("limited3.out"));
+    assertThat(lowered.exit()).as(lowered.stderr()).isZero();
+    assertThat((System.nanoTime() - start) / 1e9).as("9 MiB after the host limit went down to 2 MiB/s").isGreaterThan(4.0);
+
     // Per task, below the host's: 8 MiB at 2 MiB/s.
     originFile("limited2.bin", 8 << 20);
     start = System.nanoTime();
