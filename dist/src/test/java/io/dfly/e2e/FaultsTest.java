@@ -124,14 +124,13 @@ class FaultsTest {
     String sha = originFile("restart.bin", SIZE);
     String url = origin.url("restart.bin");
     LocalCluster.Daemon daemon = cluster.addDaemon("restart");
-    long originBefore = origin.bytesSent();
-
     Process run = startDfget(daemon, url, work.resolve("restart-first.out"), "--limit", "4MiB");
     awaitProgress(daemon, url, 0.3);
     Thread.sleep(2200); // past a checkpoint (every 2 s), well before the end (8 s at 4 MiB/s)
     cluster.kill(daemon);
     run.waitFor(30, TimeUnit.SECONDS);
     assertThat(work.resolve("restart-first.out")).doesNotExist();
+    long originAtRestart = origin.bytesSent();
 
     cluster.restart(daemon);
     Path out = work.resolve("restart.out");
@@ -140,10 +139,13 @@ class FaultsTest {
     assertThat(result.exit()).as(result.stderr()).isZero();
     assertThat(sha256(out)).isEqualTo(sha);
     String log = Files.readString(cluster.workDir().resolve("restart-restarted.log"));
-    assertThat(log).containsPattern("resuming with [1-9][0-9]* of 32 pieces");
-    long served = origin.bytesSent() - originBefore;
-    assertThat(served).as("origin bytes for a %d-byte file fetched across a crash", SIZE)
-        .isLessThan((long) (SIZE * 1.5));
+    java.util.regex.Matcher resumed = java.util.regex.Pattern.compile("resuming with (\\d+) of 32 pieces").matcher(log);
+    assertThat(resumed.find()).as("the restarted daemon resumes the task").isTrue();
+    int kept = Integer.parseInt(resumed.group(1));
+    assertThat(kept).isPositive();
+    // 32 pieces of 1 MiB: after the restart the origin serves only the pieces not kept (and a probe byte).
+    assertThat(origin.bytesSent() - originAtRestart).as("origin bytes after a restart that kept %d pieces", kept)
+        .isLessThanOrEqualTo((32L - kept) * (1 << 20) + 4096);
   }
 
   @Test
