@@ -45,6 +45,8 @@ public class DaemonConfig {
   public SourceOptions source = new SourceOptions();
   /** Piece store bounds and garbage collection. */
   public Gc gc = new Gc();
+  /** HTTP proxy and registry mirror for container runtimes. */
+  public io.dfly.daemon.proxy.ProxyConfig proxy = new io.dfly.daemon.proxy.ProxyConfig();
 
   /** When the piece store lets go of tasks. */
   public static class Gc {

@@ -5,6 +5,7 @@ import io.dfly.api.common.v1.HostType;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.HostPort;
 import io.dfly.daemon.peer.TaskManager;
+import io.dfly.daemon.proxy.ProxyServer;
 import io.dfly.daemon.rpc.DownloadService;
 import io.dfly.daemon.rpc.LoopbackOnly;
 import io.dfly.daemon.rpc.PeerChannels;
@@ -46,6 +47,8 @@ public final class Dfdaemon implements AutoCloseable {
   private final SchedulerClient scheduler;
   private final PeerChannels peerChannels = new PeerChannels();
   private final UploadServer uploadServer;
+  /** Null when disabled or when its port could not be had: the rest of the daemon works without it. */
+  private final ProxyServer proxy;
   private final RateLimiter uploadRate;
   private final List<Server> grpcServers = new ArrayList<>();
   private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
@@ -56,6 +59,7 @@ public final class Dfdaemon implements AutoCloseable {
     pieceStore = new PieceStore(Path.of(config.dataDir));
     scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host);
     TaskManager tasks = new TaskManager(config, host, pieceStore, scheduler, peerChannels);
+    proxy = config.proxy.enabled ? startProxy(config, tasks) : null;
     GarbageCollector gc = new GarbageCollector(pieceStore, new GarbageCollector.Policy(
         config.gc.taskTtlSeconds * 1000, config.gc.highWatermarkPercent, config.gc.lowWatermarkPercent,
         config.gc.quota.isBlank() ? 0 : ByteSize.parse(config.gc.quota)), tasks::isDownloading, System::currentTimeMillis);
@@ -81,6 +85,15 @@ public final class Dfdaemon implements AutoCloseable {
     tasks.restoreTasks();
     log.info("dfdaemon {} ready: peers on {}:{} (upload {}), dfget on 127.0.0.1:{}{}", host.getId(),
         host.getIp(), config.grpcPort, config.uploadPort, config.grpcPort, config.seedPeer ? ", seed peer" : "");
+  }
+
+  private static ProxyServer startProxy(DaemonConfig config, TaskManager tasks) {
+    try {
+      return ProxyServer.start(config.proxy, tasks, Path.of(config.dataDir));
+    } catch (IOException e) {
+      log.error("{}; running without the proxy", e.getMessage());
+      return null;
+    }
   }
 
   private void announceUntilAccepted() throws InterruptedException {
@@ -141,6 +154,9 @@ public final class Dfdaemon implements AutoCloseable {
     }
     for (Server server : grpcServers) {
       server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    if (proxy != null) {
+      proxy.close();
     }
     uploadServer.close();
     scheduler.close();

@@ -39,6 +39,16 @@ public final class DfdaemonMain implements Callable<Integer> {
   @Option(names = "--seed-peer", description = "run as a seed peer")
   boolean seedPeer;
 
+  @Option(names = "--proxy-port", description = "port of the HTTP proxy and registry mirror on loopback (default 65001)")
+  Integer proxyPort;
+
+  @Option(names = "--no-proxy", description = "run without the HTTP proxy and registry mirror")
+  boolean noProxy;
+
+  @Option(names = "--registry-mirror", paramLabel = "URL",
+      description = "registry that /v2/ requests go to when they name none (default https://registry-1.docker.io)")
+  String registryMirror;
+
   @Override
   public Integer call() throws Exception {
     DaemonConfig config = ConfigFiles.load(configFile, new DaemonConfig());
@@ -61,6 +71,13 @@ public final class DfdaemonMain implements Callable<Integer> {
       config.uploadPort = uploadPort;
     }
     config.seedPeer |= seedPeer;
+    if (proxyPort != null) {
+      config.proxy.port = proxyPort;
+    }
+    config.proxy.enabled &= !noProxy;
+    if (registryMirror != null) {
+      config.proxy.registryMirror.url = registryMirror;
+    }
     return Service.runUntilStopped("dfdaemon", new Dfdaemon(config));
   }
 

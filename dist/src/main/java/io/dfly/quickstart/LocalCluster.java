@@ -33,6 +33,8 @@ public final class LocalCluster implements AutoCloseable {
   private final java.util.Map<String, List<String>> daemonArgs = new java.util.HashMap<>();
   private final List<Daemon> daemons = new ArrayList<>();
   private Daemon seed;
+  /** Each dfdaemon's proxy port, by name: several daemons on one machine must not share one. */
+  private final java.util.Map<String, Integer> proxyPorts = new java.util.HashMap<>();
   private int schedulerPort;
   private Process scheduler;
 
@@ -112,6 +114,9 @@ public final class LocalCluster implements AutoCloseable {
     if (seedPeer) {
       args.add("--seed-peer");
     }
+    int proxyPort = freePort();
+    proxyPorts.put(name, proxyPort);
+    args.addAll(List.of("--proxy-port", String.valueOf(proxyPort)));
     args.addAll(List.of(extraArgs));
     daemonArgs.put(name, args);
     daemonProcesses.put(name, launch(name, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new)));
@@ -138,6 +143,11 @@ public final class LocalCluster implements AutoCloseable {
 
   public Daemon seed() {
     return seed;
+  }
+
+  /** Where a dfdaemon's HTTP proxy and registry mirror listen, on 127.0.0.1. */
+  public int proxyPort(Daemon daemon) {
+    return proxyPorts.get(daemon.name());
   }
 
   public Path workDir() {
