@@ -18,6 +18,8 @@ public class DaemonConfig {
   public String advertiseIp;
   public int grpcPort = 65000;
   public int uploadPort = 65002;
+  /** Loopback port of the local API that dfget, dfcache and 'dfdaemon limits' call. */
+  public int apiPort = 65003;
   public boolean seedPeer;
   public String hostname;
   public String idc = "";

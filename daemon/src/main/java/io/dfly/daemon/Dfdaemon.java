@@ -6,8 +6,7 @@ import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.HostPort;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.proxy.ProxyServer;
-import io.dfly.daemon.rpc.DownloadService;
-import io.dfly.daemon.rpc.LoopbackOnly;
+import io.dfly.daemon.local.LocalApiServer;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.rpc.PeerService;
 import io.dfly.daemon.rpc.SchedulerClient;
@@ -16,7 +15,6 @@ import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.upload.UploadServer;
 import io.grpc.Server;
-import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -34,8 +32,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running dfdaemon: piece store, upload server, gRPC services for peers (on the listen
- * address) and for dfget (on 127.0.0.1), and the link to the schedulers.
+ * A running dfdaemon: piece store, upload server, gRPC services for peers and the scheduler (on
+ * the listen address), the local API for dfget and dfcache (on 127.0.0.1), and the link to the
+ * schedulers.
  */
 public final class Dfdaemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dfdaemon.class);
@@ -51,6 +50,7 @@ public final class Dfdaemon implements AutoCloseable {
   private final ProxyServer proxy;
   private final RateLimiter uploadRate;
   private final List<Server> grpcServers = new ArrayList<>();
+  private final LocalApiServer localApi;
   private final ScheduledExecutorService announcer = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("housekeeping").factory());
 
@@ -69,22 +69,21 @@ public final class Dfdaemon implements AutoCloseable {
     announceUntilAccepted();
     announcer.scheduleWithFixedDelay(() -> scheduler.announceHost(tasks::announceFinishedTasks),
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
-    for (String ip : grpcAddresses(config.listen)) {
+    for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
           .executor(Executors.newVirtualThreadPerTaskExecutor())
           .addService(new PeerService(tasks, config.seedPeer))
-          .addService(ServerInterceptors.intercept(new DownloadService(tasks, uploadRate, config.uploadLimit),
-              new LoopbackOnly()))
           .build()
           .start());
     }
     announcer.scheduleWithFixedDelay(gc::collect, config.gc.intervalSeconds, config.gc.intervalSeconds,
         TimeUnit.SECONDS);
+    localApi = new LocalApiServer(config.apiPort, tasks, uploadRate, config.uploadLimit);
     announcer.scheduleWithFixedDelay(pieceStore::checkpointAll, CHECKPOINT_MILLIS, CHECKPOINT_MILLIS,
         TimeUnit.MILLISECONDS);
     tasks.restoreTasks();
     log.info("dfdaemon {} ready: peers on {}:{} (upload {}), dfget on 127.0.0.1:{}{}", host.getId(),
-        host.getIp(), config.grpcPort, config.uploadPort, config.grpcPort, config.seedPeer ? ", seed peer" : "");
+        host.getIp(), config.grpcPort, config.uploadPort, config.apiPort, config.seedPeer ? ", seed peer" : "");
   }
 
   private static ProxyServer startProxy(DaemonConfig config, TaskManager tasks) {
@@ -104,15 +103,6 @@ public final class Dfdaemon implements AutoCloseable {
       Thread.sleep(1000);
     }
     log.warn("no scheduler accepted this host yet; downloads go to the origin until one does");
-  }
-
-  /** The listen address, plus 127.0.0.1 for dfget unless the listen address already covers it. */
-  private static List<String> grpcAddresses(String listen) throws UnknownHostException {
-    InetAddress address = InetAddress.getByName(listen);
-    if (address.isLoopbackAddress() && listen.equals("127.0.0.1") || address.isAnyLocalAddress()) {
-      return List.of(listen);
-    }
-    return List.of(listen, "127.0.0.1");
   }
 
   static Host describeHost(DaemonConfig config) throws UnknownHostException, SocketException {
@@ -151,6 +141,7 @@ public final class Dfdaemon implements AutoCloseable {
     announcer.shutdownNow();
     for (Server server : grpcServers) {
       server.shutdown();
+    localApi.close();
     }
     for (Server server : grpcServers) {
       server.awaitTermination(5, TimeUnit.SECONDS);

@@ -30,8 +30,11 @@ public final class DfdaemonMain implements Callable<Integer> {
   @Option(names = "--advertise-ip", paramLabel = "IP", description = "address announced when --listen is a wildcard")
   String advertiseIp;
 
-  @Option(names = "--grpc-port", description = "gRPC port for peers and dfget (default 65000)")
+  @Option(names = "--grpc-port", description = "gRPC port for peers and the scheduler (default 65000)")
   Integer grpcPort;
+
+  @Option(names = "--api-port", description = "loopback port for dfget, dfcache and 'dfdaemon limits' (default 65003)")
+  Integer apiPort;
 
   @Option(names = "--upload-port", description = "HTTP port serving piece bytes (default 65002)")
   Integer uploadPort;
@@ -66,6 +69,9 @@ public final class DfdaemonMain implements Callable<Integer> {
     }
     if (grpcPort != null) {
       config.grpcPort = grpcPort;
+    }
+    if (apiPort != null) {
+      config.apiPort = apiPort;
     }
     if (uploadPort != null) {
       config.uploadPort = uploadPort;

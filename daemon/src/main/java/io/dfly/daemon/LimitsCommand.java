@@ -1,16 +1,13 @@
 package io.dfly.daemon;
 
-import io.dfly.api.dfdaemon.v1.DfdaemonDownloadGrpc;
-import io.dfly.api.dfdaemon.v1.Limits;
-import io.dfly.api.dfdaemon.v1.SetLimitsRequest;
 import io.dfly.common.cli.Commands;
-import io.dfly.common.net.HostPort;
 import io.dfly.common.unit.ByteSize;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.StatusRuntimeException;
+import io.dfly.daemon.local.LocalApi;
+import io.dfly.daemon.local.LocalApiClient;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -20,8 +17,8 @@ import picocli.CommandLine.Option;
         + "--task and --task-rate, one running download's.")
 final class LimitsCommand implements Callable<Integer> {
 
-  @Option(names = "--daemon", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:65000",
-      description = "the dfdaemon (default ${DEFAULT-VALUE})")
+  @Option(names = "--daemon", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:65003",
+      description = "the dfdaemon's API address (default ${DEFAULT-VALUE})")
   String daemon;
 
   @Option(names = "--download-rate", paramLabel = "RATE", description = "host download rate, like 100MiB")
@@ -37,33 +34,28 @@ final class LimitsCommand implements Callable<Integer> {
   String taskRate;
 
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() {
     if ((taskId == null) != (taskRate == null)) {
       throw new IllegalArgumentException("--task and --task-rate go together");
     }
-    SetLimitsRequest.Builder request = SetLimitsRequest.newBuilder();
-    if (downloadRate != null) {
-      request.setDownloadRate(ByteSize.parse(downloadRate));
-    }
-    if (uploadRate != null) {
-      request.setUploadRate(ByteSize.parse(uploadRate));
-    }
-    if (taskId != null) {
-      request.setTaskId(taskId).setTaskRate(ByteSize.parse(taskRate));
-    }
-    HostPort address = HostPort.parse(daemon);
-    ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build();
+    LocalApi.Form request = new LocalApi.Form()
+        .add("download-rate", downloadRate == null ? null : ByteSize.parse(downloadRate))
+        .add("upload-rate", uploadRate == null ? null : ByteSize.parse(uploadRate))
+        .add("task-id", taskId)
+        .add("task-rate", taskRate == null ? null : ByteSize.parse(taskRate));
     try {
-      Limits limits = DfdaemonDownloadGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-          .setLimits(request.build());
-      System.out.printf("download %s, upload %s, at most %d uploads at once%n", rate(limits.getDownloadRate()),
-          rate(limits.getUploadRate()), limits.getMaxConcurrentUploads());
+      Map<String, String> limits = LocalApiClient.call(daemon, LocalApi.LIMITS, request,
+          LocalApiClient.Listener.NONE, 10_000);
+      System.out.printf("download %s, upload %s, at most %s uploads at once%n",
+          rate(Long.parseLong(limits.get("download-rate"))), rate(Long.parseLong(limits.get("upload-rate"))),
+          limits.get("max-concurrent-uploads"));
       return 0;
-    } catch (StatusRuntimeException e) {
-      throw new Commands.UserError(1, e.getStatus().getDescription() != null ? e.getStatus().getDescription()
-          : "no dfdaemon answers at " + daemon + " (" + e.getStatus().getCode() + ")");
-    } finally {
-      channel.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
+    } catch (ConnectException e) {
+      throw new Commands.UserError(1, "no dfdaemon answers at " + daemon);
+    } catch (IOException e) {
+      throw new Commands.UserError(1, "the dfdaemon at " + daemon + " failed: " + e.getMessage());
+    } catch (LocalApiClient.DaemonError e) {
+      throw new Commands.UserError(1, e.getMessage());
     }
   }
 

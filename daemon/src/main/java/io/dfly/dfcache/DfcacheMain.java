@@ -1,24 +1,18 @@
 package io.dfly.dfcache;
 
-import io.dfly.api.dfdaemon.v1.DeleteTaskRequest;
-import io.dfly.api.dfdaemon.v1.DfdaemonDownloadGrpc;
-import io.dfly.api.dfdaemon.v1.ImportTaskRequest;
-import io.dfly.api.dfdaemon.v1.StatTaskRequest;
-import io.dfly.api.dfdaemon.v1.TaskStat;
 import io.dfly.common.cli.Commands;
-import io.dfly.common.net.HostPort;
 import io.dfly.common.task.TaskId;
+import io.dfly.daemon.local.LocalApi;
+import io.dfly.daemon.local.LocalApiClient;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.dfget.DfgetMain;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.net.ConnectException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,32 +36,29 @@ public final class DfcacheMain implements Callable<Integer> {
     @Option(names = "--cid", required = true, paramLabel = "ID", description = "the cache id")
     String cid;
 
-    @Option(names = "--daemon", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:65000",
-        description = "the local dfdaemon (default ${DEFAULT-VALUE})")
+    @Option(names = "--daemon", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:65003",
+        description = "the local dfdaemon's API address (default ${DEFAULT-VALUE})")
     String daemon;
 
     String taskId() {
       return TaskId.of(TaskManager.cacheDownload(cid));
     }
 
-    <T> T call(Function<DfdaemonDownloadGrpc.DfdaemonDownloadBlockingStub, T> rpc) {
-      HostPort address = HostPort.parse(daemon);
-      ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build();
+    Map<String, String> call(String path, LocalApi.Form request) {
       try {
-        return rpc.apply(DfdaemonDownloadGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.MINUTES));
-      } catch (StatusRuntimeException e) {
-        String reason = e.getStatus().getDescription() != null ? e.getStatus().getDescription()
-            : e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE ? "no dfdaemon at " + daemon
-            : e.getStatus().getCode().toString();
-        throw new Commands.UserError(1, reason);
-      } finally {
-        channel.shutdownNow();
+        return LocalApiClient.call(daemon, path, request, LocalApiClient.Listener.NONE, 0);
+      } catch (ConnectException e) {
+        throw new Commands.UserError(1, "no dfdaemon at " + daemon);
+      } catch (IOException e) {
+        throw new Commands.UserError(1, "the dfdaemon at " + daemon + " failed: " + e.getMessage());
+      } catch (LocalApiClient.DaemonError e) {
+        throw new Commands.UserError(e.kind() == LocalApi.ErrorKind.BAD_REQUEST ? 2 : 1, e.getMessage());
       }
     }
 
-    static void print(String cid, TaskStat stat) {
-      System.out.printf("cid %s: task %s, %s, %d bytes, %d of %d pieces%n", cid, stat.getTaskId(), stat.getState(),
-          stat.getContentLength(), stat.getFinishedPieces(), stat.getPieceCount());
+    static void print(String cid, Map<String, String> stat) {
+      System.out.printf("cid %s: task %s, %s, %s bytes, %s of %s pieces%n", cid, stat.get("task-id"),
+          stat.get("state"), stat.get("content-length"), stat.get("finished-pieces"), stat.get("piece-count"));
     }
   }
 
@@ -79,9 +70,7 @@ public final class DfcacheMain implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      TaskStat stat = call(stub -> stub.importTask(ImportTaskRequest.newBuilder()
-          .setCid(cid).setPath(file.toAbsolutePath().toString()).build()));
-      print(cid, stat);
+      print(cid, call(LocalApi.IMPORT, new LocalApi.Form().add("cid", cid).add("path", file.toAbsolutePath())));
       return 0;
     }
   }
@@ -107,7 +96,7 @@ public final class DfcacheMain implements Callable<Integer> {
       if (noProgress) {
         args.add("--no-progress");
       }
-      return Commands.run(new DfgetMain(), args.toArray(String[]::new));
+      return DfgetMain.run(args.toArray(String[]::new));
     }
   }
 
@@ -115,7 +104,7 @@ public final class DfcacheMain implements Callable<Integer> {
   static final class Stat extends Common implements Callable<Integer> {
     @Override
     public Integer call() {
-      print(cid, call(stub -> stub.statTask(StatTaskRequest.newBuilder().setTaskId(taskId()).build())));
+      print(cid, call(LocalApi.STAT, new LocalApi.Form().add("task-id", taskId())));
       return 0;
     }
   }
@@ -124,7 +113,7 @@ public final class DfcacheMain implements Callable<Integer> {
   static final class Delete extends Common implements Callable<Integer> {
     @Override
     public Integer call() {
-      call(stub -> stub.deleteTask(DeleteTaskRequest.newBuilder().setTaskId(taskId()).build()));
+      call(LocalApi.DELETE, new LocalApi.Form().add("task-id", taskId()));
       System.out.printf("cid %s: deleted from this host%n", cid);
       return 0;
     }

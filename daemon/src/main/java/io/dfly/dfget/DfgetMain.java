@@ -2,55 +2,44 @@ package io.dfly.dfget;
 
 import ch.qos.logback.classic.Level;
 import io.dfly.api.common.v1.Download;
-import io.dfly.api.common.v1.Priority;
-import io.dfly.api.dfdaemon.v1.DfdaemonDownloadGrpc;
-import io.dfly.api.dfdaemon.v1.DownloadRequest;
-import io.dfly.api.dfdaemon.v1.DownloadResponse;
-import io.dfly.api.dfdaemon.v1.DownloadResult;
-import io.dfly.api.dfdaemon.v1.TrafficStat;
 import io.dfly.common.cli.Commands;
 import io.dfly.common.digest.ContentDigest;
-import io.dfly.common.net.HostPort;
 import io.dfly.common.task.TaskId;
 import io.dfly.common.unit.ByteSize;
+import io.dfly.daemon.local.LocalApi;
+import io.dfly.daemon.local.LocalApiClient;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.source.SourceClients;
 import io.dfly.source.SourceEntry;
 import io.dfly.source.SourceException;
 import io.dfly.source.SourceRequest;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import java.io.FileOutputStream;
+import java.io.EOFException;
 import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
-@Command(name = "dfget", mixinStandardHelpOptions = true,
-    description = "Downloads a URL through the local dfdaemon (P2P), or straight from the origin when "
-        + "no daemon runs. The output appears only once complete and verified.",
-    exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {
-        "0:the file is at the output path, verified",
-        "1:the download failed: origin error, no peer could serve (reason on stderr)",
-        "2:bad command line or request",
-        "3:the content did not verify (--digest or length mismatch)",
-        "4:timed out (--timeout)",
-        "5:the daemon's disk is full or over its quota",
-        "6:the output cannot be written"})
+/**
+ * The dfget command. Its options are declared through picocli's programmatic API rather than
+ * annotations: reading annotations (reflection, a proxy per annotation) cost about 0.1 s of every
+ * run, as much as a cached download itself.
+ */
 public final class DfgetMain implements Callable<Integer> {
   static final int FAILED = 1;
   static final int BAD_REQUEST = 2;
@@ -58,60 +47,105 @@ public final class DfgetMain implements Callable<Integer> {
   static final int TIMED_OUT = 4;
   static final int NO_SPACE = 5;
   static final int CANNOT_WRITE = 6;
+  /** A compile-time constant: naming it here loads nothing of the daemon. */
+  private static final String CACHE_SCHEME = TaskManager.CACHE_SCHEME;
+  private static final String DEFAULT_DAEMON = "127.0.0.1:65003";
 
-  @Parameters(index = "0", paramLabel = "URL",
-      description = "what to download: http, https, s3, hdfs or file URL; with --recursive a directory or prefix")
-  String url;
+  private final String url;
+  private final String output;
+  private final String daemon;
+  private final String digest;
+  private final List<String> headers;
+  private final String tag;
+  private final String application;
+  private final String filteredQueryParams;
+  private final String limit;
+  private final String range;
+  private final Long timeoutSeconds;
+  private final String priority;
+  private final boolean disableBackToSource;
+  private final boolean recursive;
+  private final boolean noProgress;
+  private final boolean verbose;
 
-  @Option(names = {"-O", "--output"}, required = true, paramLabel = "FILE",
-      description = "output file; '-' for stdout; with --recursive a directory")
-  String output;
+  private DfgetMain(ParseResult parsed) {
+    url = parsed.matchedPositionalValue(0, null);
+    output = parsed.matchedOptionValue("--output", null);
+    daemon = parsed.matchedOptionValue("--daemon", DEFAULT_DAEMON);
+    digest = parsed.matchedOptionValue("--digest", null);
+    headers = parsed.matchedOptionValue("--header", List.of());
+    tag = parsed.matchedOptionValue("--tag", "");
+    application = parsed.matchedOptionValue("--application", "");
+    filteredQueryParams = parsed.matchedOptionValue("--filtered-query-params", "");
+    limit = parsed.matchedOptionValue("--limit", null);
+    range = parsed.matchedOptionValue("--range", null);
+    timeoutSeconds = parsed.matchedOptionValue("--timeout", null);
+    priority = parsed.matchedOptionValue("--priority", "normal");
+    disableBackToSource = parsed.hasMatchedOption("--disable-back-to-source");
+    recursive = parsed.hasMatchedOption("--recursive");
+    noProgress = parsed.hasMatchedOption("--no-progress");
+    verbose = parsed.hasMatchedOption("--verbose");
+  }
 
-  @Option(names = "--daemon", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:65000",
-      description = "the local dfdaemon (default ${DEFAULT-VALUE})")
-  String daemon;
+  static CommandSpec spec() {
+    CommandSpec spec = CommandSpec.create().name("dfget").mixinStandardHelpOptions(true);
+    spec.usageMessage()
+        .description("Downloads a URL through the local dfdaemon (P2P), or straight from the origin when "
+            + "no daemon runs. The output appears only once complete and verified.")
+        .exitCodeListHeading("%nExit codes:%n")
+        .exitCodeList(exitCodes());
+    spec.addPositional(PositionalParamSpec.builder().index("0").paramLabel("URL").type(String.class)
+        .description("what to download: http, https, s3, hdfs or file URL; with --recursive a directory or prefix")
+        .build());
+    spec.addOption(value("output file; '-' for stdout; with --recursive a directory", "FILE", "-O", "--output")
+        .required(true).build());
+    spec.addOption(value("the local dfdaemon's API address (default " + DEFAULT_DAEMON + ")", "HOST:PORT",
+        "--daemon").build());
+    spec.addOption(value("expected digest: sha256, sha512, md5 or crc32c", "ALGO:HEX", "--digest").build());
+    spec.addOption(OptionSpec.builder("-H", "--header").paramLabel("'K: V'").type(List.class)
+        .auxiliaryTypes(String.class).description("request header for the origin (repeatable)").build());
+    spec.addOption(value("tells apart tasks of the same URL", "TAG", "--tag").build());
+    spec.addOption(value("the caller's application, part of the task id", "NAME", "--application").build());
+    spec.addOption(value("query parameters left out of the task id, e.g. 'Expires&Signature'", "'a&b'",
+        "--filtered-query-params").build());
+    spec.addOption(value("this download's rate limit, like 50MiB (per second)", "RATE", "--limit").build());
+    spec.addOption(value("only these bytes (offsets, inclusive; FIRST- for the rest of the file)", "FIRST-LAST",
+        "--range").build());
+    spec.addOption(OptionSpec.builder("--timeout").paramLabel("SECONDS").type(Long.class)
+        .description("give up after this long (exit code 4)").build());
+    spec.addOption(value("low, normal or high: the share of the host's download capacity (default normal)",
+        "LEVEL", "--priority").build());
+    spec.addOption(flag("fail rather than fetch from the origin when no peer can serve", "--disable-back-to-source"));
+    spec.addOption(flag("download every file below the URL (directory, object prefix) into -O", "-r", "--recursive"));
+    spec.addOption(flag("no progress bar", "--no-progress"));
+    spec.addOption(flag("log what happens", "-v", "--verbose"));
+    return spec;
+  }
 
-  @Option(names = "--digest", paramLabel = "ALGO:HEX", description = "expected digest: sha256, sha512, md5 or crc32c")
-  String digest;
+  private static OptionSpec.Builder value(String description, String label, String... names) {
+    return OptionSpec.builder(names).paramLabel(label).type(String.class).description(description);
+  }
 
-  @Option(names = {"-H", "--header"}, paramLabel = "'K: V'", description = "request header for the origin (repeatable)")
-  List<String> headers = List.of();
+  private static OptionSpec flag(String description, String... names) {
+    return OptionSpec.builder(names).type(boolean.class).arity("0").description(description).build();
+  }
 
-  @Option(names = "--tag", defaultValue = "", description = "tells apart tasks of the same URL")
-  String tag;
+  private static Map<String, String> exitCodes() {
+    Map<String, String> codes = new LinkedHashMap<>();
+    codes.put("0", "the file is at the output path, verified");
+    codes.put("1", "the download failed: origin error, no peer could serve (reason on stderr)");
+    codes.put("2", "bad command line or request");
+    codes.put("3", "the content did not verify (--digest or length mismatch)");
+    codes.put("4", "timed out (--timeout)");
+    codes.put("5", "the daemon's disk is full or over its quota");
+    codes.put("6", "the output cannot be written");
+    return codes;
+  }
 
-  @Option(names = "--application", defaultValue = "", description = "the caller's application, part of the task id")
-  String application;
-
-  @Option(names = "--filtered-query-params", paramLabel = "'a&b'", defaultValue = "",
-      description = "query parameters left out of the task id, e.g. 'Expires&Signature'")
-  String filteredQueryParams;
-
-  @Option(names = "--limit", paramLabel = "RATE", description = "this download's rate limit, like 50MiB (per second)")
-  String limit;
-
-  @Option(names = "--range", paramLabel = "FIRST-LAST",
-      description = "only these bytes (offsets, inclusive; FIRST- for the rest of the file)")
-  String range;
-
-  @Option(names = "--timeout", paramLabel = "SECONDS", description = "give up after this long (exit code 4)")
-  Long timeoutSeconds;
-
-  @Option(names = "--priority", paramLabel = "LEVEL", defaultValue = "normal",
-      description = "low, normal or high: the share of the host's download capacity (default ${DEFAULT-VALUE})")
-  String priority;
-
-  @Option(names = "--disable-back-to-source", description = "fail rather than fetch from the origin when no peer can serve")
-  boolean disableBackToSource;
-
-  @Option(names = {"-r", "--recursive"}, description = "download every file below the URL (directory, object prefix) into -O")
-  boolean recursive;
-
-  @Option(names = "--no-progress", description = "no progress bar")
-  boolean noProgress;
-
-  @Option(names = {"-v", "--verbose"}, description = "log what happens")
-  boolean verbose;
+  /** Runs dfget with these arguments and returns its exit code. */
+  public static int run(String... args) {
+    return Commands.run(new CommandLine(spec()), parsed -> new DfgetMain(parsed), args);
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -129,45 +163,40 @@ public final class DfgetMain implements Callable<Integer> {
     return fetch(url, toStdout ? null : Path.of(output).toAbsolutePath(), digest);
   }
 
-  private Download download(String fileUrl, ContentDigest expected) {
-    boolean cached = fileUrl.startsWith(TaskManager.CACHE_SCHEME);
-    if (!cached) {
-      SourceClients.parse(fileUrl); // the daemon checks the scheme; loading every client here costs start-up
-    }
-    return Download.newBuilder()
-        .setUrl(fileUrl)
-        .setTag(tag)
-        .setApplication(application)
-        .addAllFilteredQueryParams(TaskId.parseFilter(filteredQueryParams))
-        .putAllHeaders(parseHeaders(headers))
-        .setDigest(expected == null ? "" : expected.toString())
-        .setPriority(parsePriority(priority))
-        .setDisableBackToSource(disableBackToSource || cached)
-        .build();
-  }
-
   /** Fetches one URL to {@code target} (null: stdout). */
   private int fetch(String fileUrl, Path target, String digestSpec) throws InterruptedException {
     ContentDigest expected = digestSpec == null ? null : ContentDigest.parse(digestSpec);
-    Download download = download(fileUrl, expected);
+    boolean cached = fileUrl.startsWith(CACHE_SCHEME);
+    if (!cached) {
+      SourceClients.parse(fileUrl); // the daemon checks the scheme; loading every client here costs start-up
+    }
+    boolean noOrigin = disableBackToSource || cached;
     long start = System.nanoTime();
     String name = target == null ? "stdout" : target.toString();
-    DownloadResult result = throughDaemon(download, target);
+    Map<String, String> result = throughDaemon(fileUrl, target, expected, noOrigin);
     if (result == null) {
-      if (download.getDisableBackToSource()) {
+      if (noOrigin) {
         throw new Commands.UserError(FAILED, "no dfdaemon at " + daemon + " and "
-            + (url.startsWith(TaskManager.CACHE_SCHEME) ? "a cached file has no origin" : "--disable-back-to-source is set"));
+            + (cached ? "a cached file has no origin" : "--disable-back-to-source is set"));
       }
-      long bytes = StandaloneDownload.run(download, target, expected, range);
+      long bytes = StandaloneDownload.run(standalone(fileUrl, expected), target, expected, range);
       System.err.printf("dfget: %s: %d bytes from the origin (no dfdaemon at %s) in %.1f s%n",
           name, bytes, daemon, seconds(start));
       return 0;
     }
-    TrafficStat traffic = result.getTraffic();
-    System.err.printf("dfget: %s: %d bytes%s (origin %d, seed peers %d, peers %d) in %.1f s%n", name,
-        result.getContentLength(), result.getCacheHit() ? " from the local cache" : "",
-        traffic.getFromOrigin(), traffic.getFromSeedPeers(), traffic.getFromPeers(), seconds(start));
+    System.err.printf("dfget: %s: %s bytes%s (origin %s, seed peers %s, peers %s) in %.1f s%n", name,
+        result.get("content-length"), Boolean.parseBoolean(result.get("cache-hit")) ? " from the local cache" : "",
+        result.get("from-origin"), result.get("from-seed-peers"), result.get("from-peers"), seconds(start));
     return 0;
+  }
+
+  private Download standalone(String fileUrl, ContentDigest expected) {
+    return Download.newBuilder()
+        .setUrl(fileUrl)
+        .addAllFilteredQueryParams(TaskId.parseFilter(filteredQueryParams))
+        .putAllHeaders(parseHeaders(headers))
+        .setDigest(expected == null ? "" : expected.toString())
+        .build();
   }
 
   /** Lists the URL's files and fetches each below the output directory, keeping the tree. */
@@ -200,77 +229,85 @@ public final class DfgetMain implements Callable<Integer> {
   }
 
   /** Downloads through the daemon; null when no daemon answers, so the caller goes alone. */
-  private DownloadResult throughDaemon(Download download, Path target) throws InterruptedException {
-    HostPort address = HostPort.parse(daemon);
-    ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port())
-        .usePlaintext().maxInboundMessageSize(8 << 20).build();
-    boolean answered = false;
-    DownloadRequest.Builder request = DownloadRequest.newBuilder().setDownload(download)
-        .setOutputPath(target == null ? "" : target.toString())
-        .setRange(range == null ? "" : range);
-    if (limit != null) {
-      request.setRateLimit(ByteSize.parse(limit));
-    }
-    DfdaemonDownloadGrpc.DfdaemonDownloadBlockingStub stub = DfdaemonDownloadGrpc.newBlockingStub(channel);
-    if (timeoutSeconds != null) {
-      stub = stub.withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS);
-    }
+  private Map<String, String> throughDaemon(String fileUrl, Path target, ContentDigest expected, boolean noOrigin) {
+    parseHeaders(headers); // malformed headers are this command line's error, before any daemon is asked
+    LocalApi.Form request = new LocalApi.Form()
+        .add("url", fileUrl)
+        .add("output", target)
+        .add("tag", tag)
+        .add("application", application)
+        .add("filtered-query-params", filteredQueryParams)
+        .add("digest", expected)
+        .add("priority", parsePriority(priority))
+        .add("rate-limit", limit == null ? null : ByteSize.parse(limit))
+        .add("range", range)
+        .add("disable-back-to-source", noOrigin);
+    headers.forEach(header -> request.add("header", header));
     FileChannel stdout = target == null ? new FileOutputStream(FileDescriptor.out).getChannel() : null;
     try (ProgressView progress = ProgressView.create(!noProgress, target == null ? "stdout" : target.getFileName().toString())) {
-      Iterator<DownloadResponse> responses = stub.download(request.build());
-      long written = 0;
-      while (responses.hasNext()) {
-        DownloadResponse response = responses.next();
-        answered = true;
-        switch (response.getResponseCase()) {
-          case RESULT -> {
-            progress.done(response.getResult().getContentLength());
-            return response.getResult();
-          }
-          case DATA -> {
-            for (java.nio.ByteBuffer chunk : response.getData().asReadOnlyByteBufferList()) {
+      Map<String, String> result = LocalApiClient.call(daemon, LocalApi.DOWNLOAD, request, new LocalApiClient.Listener() {
+        private final byte[] buffer = new byte[1 << 20];
+        private long written;
+
+        @Override
+        public void progress(long completedLength, long contentLength) {
+          progress.update(completedLength, contentLength);
+        }
+
+        @Override
+        public void data(InputStream in, int length) throws IOException {
+          for (int left = length; left > 0; ) {
+            int n = in.read(buffer, 0, Math.min(buffer.length, left));
+            if (n < 0) {
+              throw new EOFException("the daemon closed the stream mid-frame");
+            }
+            ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
+            try {
               while (chunk.hasRemaining()) {
                 stdout.write(chunk);
               }
+            } catch (IOException e) {
+              throw new StdoutException(e);
             }
-            written += response.getData().size();
-            progress.update(written, -1);
+            left -= n;
+            written += n;
           }
-          case PROGRESS -> progress.update(response.getProgress().getCompletedLength(),
-              response.getProgress().getContentLength());
-          case RESPONSE_NOT_SET -> { }
+          progress.update(written, -1);
         }
-      }
-      throw new Commands.UserError(FAILED, "the daemon ended the download without a result");
-    } catch (StatusRuntimeException e) {
-      if (!answered && e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
-        return null;
-      }
-      throw failure(e.getStatus());
+      }, timeoutSeconds == null ? 0 : timeoutSeconds * 1000);
+      progress.done(Long.parseLong(result.get("content-length")));
+      return result;
+    } catch (ConnectException e) {
+      return null;
+    } catch (SocketTimeoutException e) {
+      throw new Commands.UserError(TIMED_OUT, "timed out after " + timeoutSeconds + " s");
+    } catch (StdoutException e) {
+      throw new Commands.UserError(CANNOT_WRITE, "cannot write stdout: " + e.getCause().getMessage());
     } catch (IOException e) {
-      throw new Commands.UserError(CANNOT_WRITE, "cannot write stdout: " + e.getMessage());
-    } finally {
-      channel.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
+      throw new Commands.UserError(FAILED, "the dfdaemon at " + daemon + " failed: " + e.getMessage());
+    } catch (LocalApiClient.DaemonError e) {
+      throw new Commands.UserError(switch (e.kind()) {
+        case BAD_REQUEST -> BAD_REQUEST;
+        case BAD_CONTENT -> BAD_CONTENT;
+        case NO_SPACE -> NO_SPACE;
+        case CANNOT_WRITE -> CANNOT_WRITE;
+        default -> FAILED;
+      }, e.getMessage());
     }
   }
 
-  private Commands.UserError failure(Status status) {
-    String reason = status.getDescription() != null ? status.getDescription() : status.getCode().toString();
-    return switch (status.getCode()) {
-      case DEADLINE_EXCEEDED -> new Commands.UserError(TIMED_OUT, "timed out after " + timeoutSeconds + " s");
-      case INVALID_ARGUMENT -> new Commands.UserError(BAD_REQUEST, reason);
-      case DATA_LOSS -> new Commands.UserError(BAD_CONTENT, reason);
-      case RESOURCE_EXHAUSTED -> new Commands.UserError(NO_SPACE, reason);
-      case FAILED_PRECONDITION -> new Commands.UserError(CANNOT_WRITE, reason);
-      default -> new Commands.UserError(FAILED, reason);
-    };
+  /** Writing stdout failed: the reader went away or the disk behind it is full. */
+  private static final class StdoutException extends IOException {
+    StdoutException(IOException cause) {
+      super(cause);
+    }
   }
 
-  static Priority parsePriority(String level) {
-    return switch (level.toLowerCase(java.util.Locale.ROOT)) {
-      case "low" -> Priority.PRIORITY_LOW;
-      case "normal" -> Priority.PRIORITY_NORMAL;
-      case "high" -> Priority.PRIORITY_HIGH;
+  /** Checks a --priority value; the daemon takes it by name. */
+  static String parsePriority(String level) {
+    String name = level.toLowerCase(java.util.Locale.ROOT);
+    return switch (name) {
+      case "low", "normal", "high" -> name;
       default -> throw new IllegalArgumentException("priority '" + level + "' is not low, normal or high");
     };
   }
@@ -292,6 +329,6 @@ public final class DfgetMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    Commands.exit(new DfgetMain(), args);
+    System.exit(run(args));
   }
 }

@@ -1,12 +1,9 @@
 package io.dfly.quickstart;
 
 import io.dfly.api.common.v1.Download;
-import io.dfly.api.dfdaemon.v1.DfdaemonDownloadGrpc;
-import io.dfly.api.dfdaemon.v1.StatTaskRequest;
-import io.dfly.api.dfdaemon.v1.TaskStat;
 import io.dfly.common.task.TaskId;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.dfly.daemon.local.LocalApi;
+import io.dfly.daemon.local.LocalApiClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -17,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -35,11 +33,21 @@ public final class LocalCluster implements AutoCloseable {
   private Daemon seed;
   /** Each dfdaemon's proxy port, by name: several daemons on one machine must not share one. */
   private final java.util.Map<String, Integer> proxyPorts = new java.util.HashMap<>();
-  private int schedulerPort;
-  private Process scheduler;
+  /** Scheduler ports and processes, by index; dfdaemons are given all of them. */
+  private final List<Integer> schedulerPorts = new ArrayList<>();
+  private final List<Process> schedulers = new ArrayList<>();
 
-  /** A dfdaemon of the cluster; {@code grpcPort} is where dfget reaches it. */
-  public record Daemon(String name, int grpcPort, int uploadPort, Path dataDir, Path log) {}
+  /** A dfdaemon of the cluster; dfget reaches it at {@link #api()}. */
+  public record Daemon(String name, int grpcPort, int uploadPort, int apiPort, Path dataDir, Path log) {
+    /** The address of its local API, for dfget's and dfcache's {@code --daemon}. */
+    public String api() {
+      return "127.0.0.1:" + apiPort;
+    }
+  }
+
+  /** What a daemon reports about a task: its state and where its bytes came from. */
+  public record TaskStat(String state, long contentLength, int pieceCount, int finishedPieces, long fromOrigin,
+      long fromSeedPeers, long fromPeers) {}
 
   public LocalCluster(Path workDir) {
     this.workDir = workDir;
@@ -53,34 +61,69 @@ public final class LocalCluster implements AutoCloseable {
       daemons.add(startDaemon("peer-" + i, false));
     }
     for (Daemon daemon : allDaemons()) {
-      awaitPort(daemon.grpcPort(), daemon.log());
+      awaitPort(daemon.apiPort(), daemon.log());
     }
     return this;
   }
 
   /** Starts only the scheduler; add dfdaemons with {@link #addDaemon} and {@link #addSeedPeer}. */
   public LocalCluster startScheduler() throws IOException, InterruptedException {
-    schedulerPort = freePort();
-    restartScheduler();
+    return startSchedulers(1);
+  }
+
+  /**
+   * Starts {@code count} schedulers; every dfdaemon started later is given all of them and
+   * spreads its tasks over them by rendezvous hashing.
+   */
+  public LocalCluster startSchedulers(int count) throws IOException, InterruptedException {
+    int first = schedulerPorts.size();
+    for (int i = 0; i < count; i++) {
+      schedulerPorts.add(freePort());
+      schedulers.add(null);
+    }
+    for (int i = first; i < schedulerPorts.size(); i++) {
+      restartScheduler(i);
+    }
     return this;
   }
 
   /** Kills the scheduler at once (SIGKILL). */
   public void killScheduler() throws InterruptedException {
-    scheduler.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    killScheduler(0);
+  }
+
+  /** Kills scheduler {@code index} at once (SIGKILL). */
+  public void killScheduler(int index) throws InterruptedException {
+    schedulers.get(index).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
   }
 
   /** Starts the scheduler (again) on its port; a restarted one starts empty, as schedulers do. */
   public void restartScheduler() throws IOException, InterruptedException {
-    String name = scheduler == null ? "scheduler" : "scheduler-restarted";
-    scheduler = launch(name, "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + schedulerPort);
-    awaitPort(schedulerPort, workDir.resolve(name + ".log"));
+    restartScheduler(0);
+  }
+
+  /** Starts scheduler {@code index} (again) on its port, empty; its log is {@code scheduler-<index>[-restarted].log}. */
+  public void restartScheduler(int index) throws IOException, InterruptedException {
+    String name = schedulerLogName(index);
+    int port = schedulerPorts.get(index);
+    schedulers.set(index, launch(name, "io.dfly.scheduler.SchedulerMain", "--listen", "127.0.0.1:" + port));
+    awaitPort(port, workDir.resolve(name + ".log"));
+  }
+
+  private String schedulerLogName(int index) {
+    String name = schedulerPorts.size() == 1 ? "scheduler" : "scheduler-" + index;
+    return schedulers.get(index) == null ? name : name + "-restarted";
+  }
+
+  /** The schedulers' addresses ({@code 127.0.0.1:port}), by index. */
+  public List<String> schedulerAddresses() {
+    return schedulerPorts.stream().map(port -> "127.0.0.1:" + port).toList();
   }
 
   /** Starts a seed peer in a cluster started with {@link #startScheduler}. */
   public Daemon addSeedPeer(String name, String... extraArgs) throws IOException, InterruptedException {
     seed = startDaemon(name, true, extraArgs);
-    awaitPort(seed.grpcPort(), seed.log());
+    awaitPort(seed.apiPort(), seed.log());
     return seed;
   }
 
@@ -102,15 +145,17 @@ public final class LocalCluster implements AutoCloseable {
   public Daemon addDaemon(String name, String... extraArgs) throws IOException, InterruptedException {
     Daemon daemon = startDaemon(name, false, extraArgs);
     daemons.add(daemon);
-    awaitPort(daemon.grpcPort(), daemon.log());
+    awaitPort(daemon.apiPort(), daemon.log());
     return daemon;
   }
 
   private Daemon startDaemon(String name, boolean seedPeer, String... extraArgs) throws IOException {
-    Daemon daemon = new Daemon(name, freePort(), freePort(), workDir.resolve(name), workDir.resolve(name + ".log"));
-    List<String> args = new ArrayList<>(List.of("--scheduler", "127.0.0.1:" + schedulerPort,
+    Daemon daemon = new Daemon(name, freePort(), freePort(), freePort(), workDir.resolve(name),
+        workDir.resolve(name + ".log"));
+    List<String> args = new ArrayList<>(List.of("--scheduler", String.join(",", schedulerAddresses()),
         "--data-dir", daemon.dataDir().toString(), "--listen", "127.0.0.1",
-        "--grpc-port", String.valueOf(daemon.grpcPort()), "--upload-port", String.valueOf(daemon.uploadPort())));
+        "--grpc-port", String.valueOf(daemon.grpcPort()), "--upload-port", String.valueOf(daemon.uploadPort()),
+        "--api-port", String.valueOf(daemon.apiPort())));
     if (seedPeer) {
       args.add("--seed-peer");
     }
@@ -134,7 +179,7 @@ public final class LocalCluster implements AutoCloseable {
     List<String> args = daemonArgs.get(daemon.name());
     daemonProcesses.put(daemon.name(), launch(daemon.name() + "-restarted", "io.dfly.daemon.DfdaemonMain",
         args.toArray(String[]::new)));
-    awaitPort(daemon.grpcPort(), workDir.resolve(daemon.name() + "-restarted.log"));
+    awaitPort(daemon.apiPort(), workDir.resolve(daemon.name() + "-restarted.log"));
   }
 
   public List<Daemon> peers() {
@@ -165,7 +210,7 @@ public final class LocalCluster implements AutoCloseable {
   /** Starts dfget against a daemon of the cluster; its stderr goes to {@code <name>.dfget.log}. */
   public Process dfget(Daemon daemon, String url, Path output, String... extra) throws IOException {
     List<String> command = javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m", "-XX:TieredStopAtLevel=1");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
+    command.addAll(List.of(url, "-O", output.toString(), "--daemon", daemon.api(), "--no-progress"));
     command.addAll(List.of(extra));
     return new ProcessBuilder(command)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -173,15 +218,22 @@ public final class LocalCluster implements AutoCloseable {
         .start();
   }
 
-  /** What a daemon reports about a task: state and where its bytes came from. */
+  /** What a daemon reports about a task of a URL; NoSuchElementException when it has no such task. */
   public static TaskStat stat(Daemon daemon, String url) {
-    ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", daemon.grpcPort()).usePlaintext().build();
     try {
-      return DfdaemonDownloadGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
-          .statTask(StatTaskRequest.newBuilder()
-              .setTaskId(TaskId.of(Download.newBuilder().setUrl(url).build())).build());
-    } finally {
-      channel.shutdownNow();
+      Map<String, String> stat = LocalApiClient.call(daemon.api(), LocalApi.STAT, new LocalApi.Form()
+          .add("task-id", TaskId.of(Download.newBuilder().setUrl(url).build())), LocalApiClient.Listener.NONE, 10_000);
+      return new TaskStat(stat.get("state"), Long.parseLong(stat.get("content-length")),
+          Integer.parseInt(stat.get("piece-count")), Integer.parseInt(stat.get("finished-pieces")),
+          Long.parseLong(stat.get("from-origin")), Long.parseLong(stat.get("from-seed-peers")),
+          Long.parseLong(stat.get("from-peers")));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (LocalApiClient.DaemonError e) {
+      if (e.kind() == LocalApi.ErrorKind.NOT_FOUND) {
+        throw new java.util.NoSuchElementException(daemon.name() + ": " + e.getMessage());
+      }
+      throw new IllegalStateException(daemon.name() + ": " + e.getMessage(), e);
     }
   }
 

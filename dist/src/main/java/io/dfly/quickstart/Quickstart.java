@@ -1,7 +1,6 @@
 package io.dfly.quickstart;
 
-import io.dfly.api.dfdaemon.v1.TaskStat;
-import io.dfly.api.dfdaemon.v1.TrafficStat;
+import io.dfly.quickstart.LocalCluster.TaskStat;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -98,16 +97,16 @@ public final class Quickstart implements Callable<Integer> {
       Path out = cluster.workDir().resolve(daemon.name() + ".out");
       boolean ok = exits.get(i) == 0 && Files.isRegularFile(out) && sha256(out).equals(sha256);
       good += ok ? 1 : 0;
-      TrafficStat traffic = ok ? LocalCluster.stat(daemon, url).getTraffic() : TrafficStat.getDefaultInstance();
-      fromPeers += traffic.getFromPeers();
+      TaskStat traffic = ok ? LocalCluster.stat(daemon, url) : new TaskStat("FAILED", 0, 0, 0, 0, 0, 0);
+      fromPeers += traffic.fromPeers();
       System.out.printf("%-10s %-9s %14s %16s %14s %7.1fs%n", daemon.name(), ok ? "ok" : "WRONG",
-          mib(traffic.getFromOrigin()), mib(traffic.getFromSeedPeers()), mib(traffic.getFromPeers()), seconds.get(i));
+          mib(traffic.fromOrigin()), mib(traffic.fromSeedPeers()), mib(traffic.fromPeers()), seconds.get(i));
       if (!ok) {
         System.out.printf("  dfget exit %d; see %s%n", exits.get(i), cluster.workDir().resolve(daemon.name() + ".dfget.log"));
       }
     }
     TaskStat seedStat = LocalCluster.stat(cluster.seed(), url);
-    System.out.printf("%-10s %-9s %14s%n", "seed-peer", seedStat.getState().toLowerCase(), mib(seedStat.getTraffic().getFromOrigin()));
+    System.out.printf("%-10s %-9s %14s%n", "seed-peer", seedStat.state().toLowerCase(), mib(seedStat.fromOrigin()));
     System.out.println();
     System.out.printf("origin served %s for a %s file (%.2fx) in %d requests%n", mib(origin.bytesSent()), mib(size),
         (double) origin.bytesSent() / size, origin.requests());

@@ -2,7 +2,7 @@ package io.dfly.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dfly.api.dfdaemon.v1.TaskStat;
+import io.dfly.quickstart.LocalCluster.TaskStat;
 import io.dfly.quickstart.LocalCluster;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,7 +22,7 @@ final class DfgetRuns {
   /** Starts dfget; its stderr goes next to the output, as {@code <output>.err}. */
   static Process startDfget(LocalCluster.Daemon daemon, String url, Path output, String... extra) throws IOException {
     List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m", "-XX:TieredStopAtLevel=1");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
+    command.addAll(List.of(url, "-O", output.toString(), "--daemon", daemon.api(), "--no-progress"));
     command.addAll(List.of(extra));
     return new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(errorFile(output).toFile()).start();
@@ -47,10 +47,10 @@ final class DfgetRuns {
     while (System.nanoTime() < deadline) {
       try {
         TaskStat stat = LocalCluster.stat(daemon, url);
-        if (stat.getPieceCount() > 0 && stat.getFinishedPieces() >= stat.getPieceCount() * fraction) {
+        if (stat.pieceCount() > 0 && stat.finishedPieces() >= stat.pieceCount() * fraction) {
           return stat;
         }
-      } catch (io.grpc.StatusRuntimeException notYet) {
+      } catch (java.util.NoSuchElementException notYet) {
         // the task is not registered yet
       }
       Thread.sleep(50);

@@ -7,7 +7,7 @@ import static io.dfly.e2e.DfgetRuns.sha256;
 import static io.dfly.e2e.DfgetRuns.startDfget;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dfly.api.dfdaemon.v1.TaskStat;
+import io.dfly.quickstart.LocalCluster.TaskStat;
 import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
 import io.dfly.quickstart.OriginServer;
@@ -88,8 +88,8 @@ class FaultsTest {
     assertThat(result.exit()).as(result.stderr()).isZero();
     assertThat(sha256(out)).isEqualTo(sha);
     TaskStat stat = LocalCluster.stat(child, url);
-    assertThat(stat.getTraffic().getFromPeers()).as("part came from the parent").isPositive();
-    assertThat(stat.getTraffic().getFromOrigin()).as("the rest from the origin").isPositive();
+    assertThat(stat.fromPeers()).as("part came from the parent").isPositive();
+    assertThat(stat.fromOrigin()).as("the rest from the origin").isPositive();
   }
 
   @Test
@@ -115,7 +115,7 @@ class FaultsTest {
     assertThat(result.exit()).as(result.stderr()).isZero();
     assertThat(sha256(out)).isEqualTo(sha);
     TaskStat stat = LocalCluster.stat(child, url);
-    assertThat(stat.getTraffic().getFromOrigin()).as("the corrupt piece came from elsewhere").isPositive();
+    assertThat(stat.fromOrigin()).as("the corrupt piece came from elsewhere").isPositive();
     assertThat(Files.readString(child.log())).contains("does not match");
   }
 
@@ -200,7 +200,7 @@ class FaultsTest {
 
     // Changed while running, through `dfdaemon limits`, down from 4 to 2 MiB/s: 9 MiB take over 4 s.
     List<String> limits = LocalCluster.javaCommand("io.dfly.daemon.DfdaemonMain", "-Xmx128m");
-    limits.addAll(List.of("limits", "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--download-rate", "2MiB"));
+    limits.addAll(List.of("limits", "--daemon", daemon.api(), "--download-rate", "2MiB"));
     Process set = new ProcessBuilder(limits).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String said = new String(set.getInputStream().readAllBytes());
     assertThat(set.waitFor()).isZero();
@@ -231,10 +231,10 @@ class FaultsTest {
     assertThat(range.exit()).as(range.stderr()).isZero();
     assertThat(Files.readAllBytes(part)).isEqualTo(java.util.Arrays.copyOfRange(content, 3_000_000, 5_000_000));
     TaskStat afterRange = LocalCluster.stat(daemon, url);
-    assertThat(afterRange.getFinishedPieces()).as("only the pieces of the range").isLessThan(afterRange.getPieceCount());
+    assertThat(afterRange.finishedPieces()).as("only the pieces of the range").isLessThan(afterRange.pieceCount());
 
     List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m");
-    command.addAll(List.of(url, "-O", "-", "--daemon", "127.0.0.1:" + daemon.grpcPort(), "--no-progress"));
+    command.addAll(List.of(url, "-O", "-", "--daemon", daemon.api(), "--no-progress"));
     Path streamed = work.resolve("ranged.stdout");
     Process process = new ProcessBuilder(command).redirectOutput(streamed.toFile())
         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
@@ -283,7 +283,7 @@ class FaultsTest {
   private static Run dfcache(LocalCluster.Daemon daemon, String... args) throws Exception {
     List<String> command = LocalCluster.javaCommand("io.dfly.dfcache.DfcacheMain", "-Xmx128m");
     command.addAll(List.of(args));
-    command.addAll(List.of("--daemon", "127.0.0.1:" + daemon.grpcPort()));
+    command.addAll(List.of("--daemon", daemon.api()));
     Path err = Files.createTempFile(work, "dfcache", ".err");
     Process process = new ProcessBuilder(new ArrayList<>(command)).redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(err.toFile()).start();

@@ -3,7 +3,6 @@ package io.dfly.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import io.dfly.api.dfdaemon.v1.TrafficStat;
 import io.dfly.quickstart.LocalCluster;
 import io.dfly.quickstart.OriginServer;
 import java.io.IOException;
@@ -62,9 +61,9 @@ class P2pDownloadTest {
 
   record Run(int exit, List<String> stderr) {}
 
-  private static Run dfget(int daemonPort, String url, Path output, String... extra) throws Exception {
+  private static Run dfget(String daemon, String url, Path output, String... extra) throws Exception {
     List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", "127.0.0.1:" + daemonPort, "--no-progress"));
+    command.addAll(List.of(url, "-O", output.toString(), "--daemon", daemon, "--no-progress"));
     command.addAll(List.of(extra));
     Path err = Files.createTempFile(work, "dfget", ".err");
     Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -99,18 +98,18 @@ class P2pDownloadTest {
     long fromPeers = 0;
     for (LocalCluster.Daemon peer : peers) {
       assertThat(sha256(work.resolve(peer.name() + ".out"))).isEqualTo(sha256);
-      TrafficStat traffic = LocalCluster.stat(peer, url).getTraffic();
-      assertThat(traffic.getFromOrigin() + traffic.getFromSeedPeers() + traffic.getFromPeers()).isEqualTo(SIZE);
-      fromPeers += traffic.getFromPeers();
+      LocalCluster.TaskStat traffic = LocalCluster.stat(peer, url);
+      assertThat(traffic.fromOrigin() + traffic.fromSeedPeers() + traffic.fromPeers()).isEqualTo(SIZE);
+      fromPeers += traffic.fromPeers();
     }
     assertThat(fromPeers).as("bytes peers received from other (non-seed) peers").isPositive();
-    assertThat(LocalCluster.stat(cluster.seed(), url).getTraffic().getFromOrigin()).isEqualTo(SIZE);
+    assertThat(LocalCluster.stat(cluster.seed(), url).fromOrigin()).isEqualTo(SIZE);
     assertThat(origin.bytesSent() - originBefore).as("bytes the origin served").isLessThanOrEqualTo((long) (SIZE * 1.05));
 
     // Fetched again on a host that has it: a cache hit, no origin traffic.
     long originAfter = origin.bytesSent();
     Path again = work.resolve("again.out");
-    assertThat(dfget(peers.get(0).grpcPort(), url, again).exit()).isZero();
+    assertThat(dfget(peers.get(0).api(), url, again).exit()).isZero();
     assertThat(sha256(again)).isEqualTo(sha256);
     assertThat(origin.bytesSent()).isEqualTo(originAfter);
   }
@@ -128,7 +127,7 @@ class P2pDownloadTest {
       closedPort = socket.getLocalPort();
     }
     try {
-      int daemon = cluster.peers().get(1).grpcPort();
+      String daemon = cluster.peers().get(1).api();
       expectFailure(daemon, "http://127.0.0.1:" + closedPort + "/blob.bin", "unreachable");
       expectFailure(daemon, origin.url("missing.bin"), "HTTP 404");
       expectFailure(daemon, "http://127.0.0.1:" + failing.getAddress().getPort() + "/x.bin", "HTTP 500");
@@ -140,9 +139,9 @@ class P2pDownloadTest {
     }
   }
 
-  private static void expectFailure(int daemonPort, String url, String reason, String... extra) throws Exception {
+  private static void expectFailure(String daemon, String url, String reason, String... extra) throws Exception {
     Path dir = Files.createTempDirectory(work, "out");
-    Run run = dfget(daemonPort, url, dir.resolve("file.bin"), extra);
+    Run run = dfget(daemon, url, dir.resolve("file.bin"), extra);
     assertThat(run.exit()).as("exit code for %s", url).isNotZero();
     assertThat(run.stderr()).as("stderr for %s", url).hasSize(1);
     assertThat(run.stderr().get(0)).startsWith("dfget: ").contains(reason);
@@ -156,13 +155,13 @@ class P2pDownloadTest {
       closedPort = socket.getLocalPort();
     }
     Path out = work.resolve("alone.out");
-    Run run = dfget(closedPort, origin.url("blob.bin"), out, "--digest", "sha256:" + sha256);
+    Run run = dfget("127.0.0.1:" + closedPort, origin.url("blob.bin"), out, "--digest", "sha256:" + sha256);
     assertThat(run.exit()).isZero();
     assertThat(run.stderr()).singleElement().asString().contains("no dfdaemon");
     assertThat(sha256(out)).isEqualTo(sha256);
 
     Path dir = Files.createTempDirectory(work, "alone");
-    Run wrong = dfget(closedPort, origin.url("blob.bin"), dir.resolve("f"), "--digest", "md5:" + "0".repeat(32));
+    Run wrong = dfget("127.0.0.1:" + closedPort, origin.url("blob.bin"), dir.resolve("f"), "--digest", "md5:" + "0".repeat(32));
     assertThat(wrong.exit()).isNotZero();
     assertThat(filesIn(dir)).isEmpty();
   }

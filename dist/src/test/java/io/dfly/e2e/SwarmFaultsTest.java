@@ -108,7 +108,7 @@ class SwarmFaultsTest {
       Run result = finish(run, out);
       assertThat(result.exit()).as(result.stderr()).isZero();
       assertThat(sha256(out)).isEqualTo(sha);
-      assertThat(LocalCluster.stat(child, url).getTraffic().getFromOrigin()).isPositive();
+      assertThat(LocalCluster.stat(child, url).fromOrigin()).isPositive();
     } finally {
       cluster.resume(parent);
     }
@@ -139,7 +139,7 @@ class SwarmFaultsTest {
     Run fromPeers = dfget(late, url, lateOut);
     assertThat(fromPeers.exit()).as(fromPeers.stderr()).isZero();
     assertThat(sha256(lateOut)).isEqualTo(sha);
-    assertThat(LocalCluster.stat(late, url).getTraffic().getFromOrigin())
+    assertThat(LocalCluster.stat(late, url).fromOrigin())
         .as("the file the others hold comes from them, not the origin").isZero();
 
     String sha2 = originFile("sched2.bin", SIZE);
@@ -149,7 +149,7 @@ class SwarmFaultsTest {
     Run after = dfget(child, url2, out2);
     assertThat(after.exit()).as(after.stderr()).isZero();
     assertThat(sha256(out2)).isEqualTo(sha2);
-    assertThat(LocalCluster.stat(child, url2).getTraffic().getFromPeers())
+    assertThat(LocalCluster.stat(child, url2).fromPeers())
         .as("after the restart the child is given the parent again").isPositive();
   }
 

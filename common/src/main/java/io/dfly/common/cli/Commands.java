@@ -1,7 +1,9 @@
 package io.dfly.common.cli;
 
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
 
 /** Runs a picocli command with the project's conventions and exits with its code. */
 public final class Commands {
@@ -12,7 +14,30 @@ public final class Commands {
   }
 
   public static int run(Callable<Integer> command, String... args) {
-    CommandLine cli = new CommandLine(command)
+    return withConventions(new CommandLine(command)).execute(args);
+  }
+
+  /**
+   * Runs a command declared through picocli's programmatic API: {@code command} makes the
+   * command from what was parsed (help and version requests are answered first).
+   */
+  public static int run(CommandLine cli, Function<ParseResult, Callable<Integer>> command, String... args) {
+    withConventions(cli).setExecutionStrategy(parsed -> {
+      Integer help = CommandLine.executeHelpRequest(parsed);
+      if (help != null) {
+        return help;
+      }
+      try {
+        return command.apply(parsed).call();
+      } catch (Exception e) {
+        throw new CommandLine.ExecutionException(cli, String.valueOf(e.getMessage()), e);
+      }
+    });
+    return cli.execute(args);
+  }
+
+  private static CommandLine withConventions(CommandLine cli) {
+    return cli
         .setCaseInsensitiveEnumValuesAllowed(true)
         .setExecutionExceptionHandler((e, line, parsed) -> {
           // An expected failure (bad input, origin error) is one line; anything else a trace.
@@ -23,7 +48,6 @@ public final class Commands {
           }
           return e instanceof UserError u ? u.exitCode() : e instanceof IllegalArgumentException ? 2 : 1;
         });
-    return cli.execute(args);
   }
 
   /** A failure to report as one line with a chosen exit code. */
