@@ -18,12 +18,20 @@ public final class SchedulerMain implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "IP:PORT", description = "gRPC address (default 0.0.0.0:8002)")
   String listen;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT",
+      description = "serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: off)")
+  Integer metricsPort;
+
   @Override
   public Integer call() throws Exception {
     SchedulerConfig config = ConfigFiles.load(configFile, new SchedulerConfig());
     if (listen != null) {
       config.listen = listen;
     }
+    if (metricsPort != null) {
+      config.metricsPort = metricsPort;
+    }
+    config.validate();
     return Service.runUntilStopped("scheduler", new SchedulerServer(config));
   }
 

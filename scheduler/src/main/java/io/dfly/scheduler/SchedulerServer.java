@@ -1,13 +1,15 @@
 package io.dfly.scheduler;
 
 import io.dfly.common.net.HostPort;
-import io.dfly.scheduler.resource.Hosts;
+import io.dfly.scheduler.metrics.MetricsServer;
+import io.dfly.scheduler.metrics.SchedulerMetrics;
 import io.dfly.scheduler.rpc.GrpcSeedTrigger;
 import io.dfly.scheduler.rpc.SchedulerService;
-import io.dfly.scheduler.scheduling.ParentSelector;
 import io.dfly.scheduler.scheduling.TaskScheduler;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Executors;
@@ -16,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running scheduler: the gRPC server, the decisions, and the periodic rescheduling pass. */
+/** A running scheduler: the gRPC server, the decisions, the periodic pass, and its metrics. */
 public final class SchedulerServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SchedulerServer.class);
 
@@ -24,10 +26,12 @@ public final class SchedulerServer implements AutoCloseable {
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("reschedule").factory());
   private final Server server;
+  private final MetricsServer metricsServer;
 
   public SchedulerServer(SchedulerConfig config) throws IOException {
-    TaskScheduler scheduler = new TaskScheduler(new Hosts(), new ParentSelector(config.candidateParentLimit),
-        seedTrigger, config.backToSourceLimit, config.pendingTimeoutMillis);
+    config.validate();
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    TaskScheduler scheduler = new TaskScheduler(config, seedTrigger, new SchedulerMetrics(registry), System::nanoTime);
     HostPort listen = HostPort.parse(config.listen);
     server = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()))
         .executor(Executors.newVirtualThreadPerTaskExecutor())
@@ -41,12 +45,17 @@ public final class SchedulerServer implements AutoCloseable {
         log.warn("rescheduling pass failed", e);
       }
     }, config.rescheduleIntervalMillis, config.rescheduleIntervalMillis, TimeUnit.MILLISECONDS);
-    log.info("scheduler listening on {}", config.listen);
+    metricsServer = config.metricsPort == 0 ? null : new MetricsServer(config.metricsPort, registry);
+    log.info("scheduler listening on {}{}", config.listen,
+        metricsServer == null ? "" : ", metrics on http://127.0.0.1:" + metricsServer.port() + "/metrics");
   }
 
   @Override
   public void close() throws InterruptedException {
     ticker.shutdownNow();
+    if (metricsServer != null) {
+      metricsServer.close();
+    }
     server.shutdown();
     if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
       server.shutdownNow();

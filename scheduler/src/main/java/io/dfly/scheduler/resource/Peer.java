@@ -1,13 +1,11 @@
 package io.dfly.scheduler.resource;
 
-import io.dfly.api.common.v1.Host;
-import io.dfly.api.common.v1.HostType;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.grpc.stub.StreamObserver;
-import java.util.BitSet;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -16,33 +14,52 @@ import java.util.Set;
  * out through {@link #send}, which serialises writes to the peer's stream.
  */
 public final class Peer {
+  /** Piece costs kept per peer as a parent. */
+  private static final int COST_WINDOW = 32;
+  /** Piece costs a child keeps per parent. */
+  private static final int COSTS_PER_PARENT = 8;
+
   private final String id;
-  private final Host host;
+  private final KnownHost host;
   private final StreamObserver<AnnouncePeerResponse> stream;
-  private final BitSet finishedPieces = new BitSet();
-  private final LinkedHashSet<String> parents = new LinkedHashSet<>();
-  private final Set<String> blocked = new HashSet<>();
-  private final Map<String, Integer> parentFailures = new HashMap<>();
+  private final PieceSet pieces = new PieceSet();
+  private final LinkedHashSet<Peer> parents = new LinkedHashSet<>();
+  private final Set<Peer> children = Collections.newSetFromMap(new IdentityHashMap<>());
+  /** Cost per byte of the last pieces this peer received, per parent. */
+  private final Map<Peer, CostWindow> costsByParent = new IdentityHashMap<>();
+  /** Cost of pieces this peer served, relative to what the same child paid on average. */
+  private final CostWindow servedRelativeCosts = new CostWindow(COST_WINDOW);
   private PeerState state = PeerState.PENDING;
   private boolean streamOpen = true;
-  private long registeredAt = System.nanoTime();
+  private final long registeredAtNanos;
+  private long lastReportNanos;
+  private int failedRounds;
+  private int servedFailures;
+  private int costOutlierStreak;
+  /** Position in the task's peer list, for sampling. */
+  int index = -1;
+  /** Marks of the last decision that looked at this peer, so each looks at a peer once in O(1). */
+  private long candidateMark;
+  private long descendantMark;
 
-  public Peer(String id, Host host, StreamObserver<AnnouncePeerResponse> stream) {
+  public Peer(String id, KnownHost host, StreamObserver<AnnouncePeerResponse> stream, long nowNanos) {
     this.id = id;
     this.host = host;
     this.stream = stream;
+    this.registeredAtNanos = nowNanos;
+    this.lastReportNanos = nowNanos;
   }
 
   public String id() {
     return id;
   }
 
-  public Host host() {
+  public KnownHost host() {
     return host;
   }
 
   public boolean isSeed() {
-    return host.getType() == HostType.HOST_TYPE_SEED;
+    return host.isSeed();
   }
 
   public PeerState state() {
@@ -53,46 +70,146 @@ public final class Peer {
     this.state = state;
   }
 
-  public int finishedCount() {
-    return finishedPieces.cardinality();
+  public PieceSet pieces() {
+    return pieces;
   }
 
-  /** Records a finished piece; true when it is the peer's first. */
-  public boolean finishPiece(int number) {
-    boolean first = finishedPieces.isEmpty();
-    finishedPieces.set(number);
-    return first;
+  /** Current parents, in the order they were given. */
+  public Set<Peer> parents() {
+    return Collections.unmodifiableSet(parents);
   }
 
-  /** Current parents, by peer id, in the order they were given. */
-  public Set<String> parents() {
-    return parents;
+  /** Peers that have this one as a parent. */
+  public Set<Peer> children() {
+    return Collections.unmodifiableSet(children);
   }
 
-  public boolean isBlocked(String parentId) {
-    return blocked.contains(parentId);
+  /** Replaces the parents, keeping every parent's children in step. */
+  public void setParents(List<Peer> newParents) {
+    for (Peer old : parents) {
+      old.children.remove(this);
+    }
+    parents.clear();
+    parents.addAll(newParents);
+    for (Peer parent : parents) {
+      parent.children.add(this);
+    }
   }
 
-  /** Never offers this parent to the peer again; the next schedule drops it from the parents. */
-  public void block(String parentId) {
-    blocked.add(parentId);
-  }
-
-  /** Counts a failed piece from a parent; returns the parent's failures so far. */
-  public int countFailure(String parentId) {
-    return parentFailures.merge(parentId, 1, Integer::sum);
+  /**
+   * Takes this peer out of the graph: it has no parents and forgets its children, which keep it
+   * in their parents until they are scheduled again (so that they are told of the change), and
+   * forget what it cost them.
+   */
+  public void detach() {
+    setParents(List.of());
+    for (Peer child : children) {
+      child.costsByParent.remove(this);
+    }
+    children.clear();
   }
 
   public long registeredAtNanos() {
-    return registeredAt;
+    return registeredAtNanos;
+  }
+
+  public long lastReportNanos() {
+    return lastReportNanos;
+  }
+
+  /** The peer reported something, or a child reported a piece from it. */
+  public void reported(long nowNanos) {
+    lastReportNanos = nowNanos;
+  }
+
+  /** Schedule rounds in a row that found no parent. */
+  public int failedRounds() {
+    return failedRounds;
+  }
+
+  public int countFailedRound() {
+    return ++failedRounds;
+  }
+
+  public void resetFailedRounds() {
+    failedRounds = 0;
+  }
+
+  /** Pieces this peer failed to serve in its task; returns the count so far. */
+  public int countServedFailure() {
+    return ++servedFailures;
+  }
+
+  /** Costs per byte of the last pieces this peer got from {@code parent}. */
+  public CostWindow costsFrom(Peer parent) {
+    return costsByParent.computeIfAbsent(parent, p -> new CostWindow(COSTS_PER_PARENT));
+  }
+
+  /**
+   * The mean cost per byte this peer pays its parents other than {@code parent}, each parent
+   * weighing the same; NaN when no other parent served it at least {@code minSamples} pieces.
+   */
+  public double meanCostExcept(Peer parent, int minSamples) {
+    double sum = 0;
+    int parents = 0;
+    for (Map.Entry<Peer, CostWindow> entry : costsByParent.entrySet()) {
+      if (entry.getKey() != parent && entry.getValue().size() >= minSamples) {
+        sum += entry.getValue().mean();
+        parents++;
+      }
+    }
+    return parents == 0 ? Double.NaN : sum / parents;
+  }
+
+  public CostWindow servedRelativeCosts() {
+    return servedRelativeCosts;
+  }
+
+  /** Served pieces in a row whose cost was an outlier against this peer's history. */
+  public int costOutlierStreak() {
+    return costOutlierStreak;
+  }
+
+  public void setCostOutlierStreak(int streak) {
+    costOutlierStreak = streak;
+  }
+
+  /** Marks this peer as a candidate of decision {@code mark}; false when it was already. */
+  public boolean markCandidate(long mark) {
+    if (candidateMark == mark) {
+      return false;
+    }
+    candidateMark = mark;
+    return true;
+  }
+
+  /** Marks this peer as a descendant of the child of decision {@code mark}; false when it was already. */
+  public boolean markDescendant(long mark) {
+    if (descendantMark == mark) {
+      return false;
+    }
+    descendantMark = mark;
+    return true;
+  }
+
+  public boolean isDescendantMarked(long mark) {
+    return descendantMark == mark;
   }
 
   public void send(AnnouncePeerResponse response) {
     synchronized (stream) {
       if (streamOpen) {
-        stream.onNext(response);
+        try {
+          stream.onNext(response);
+        } catch (RuntimeException e) {
+          streamOpen = false; // the peer is gone; its stream end will follow
+        }
       }
     }
+  }
+
+  public boolean usesStream(StreamObserver<AnnouncePeerResponse> other) {
+    return stream == other;
   }
 
   /** Ends the scheduler's side of the stream; later sends are dropped. */

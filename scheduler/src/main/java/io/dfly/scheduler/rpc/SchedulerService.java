@@ -11,6 +11,7 @@ import io.dfly.api.scheduler.v1.LeavePeerRequest;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.api.scheduler.v1.StatTaskRequest;
 import io.dfly.api.scheduler.v1.TaskStat;
+import io.dfly.scheduler.resource.KnownHost;
 import io.dfly.scheduler.scheduling.TaskScheduler;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -41,7 +42,11 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
         }
         switch (request.getRequestCase()) {
           case REGISTER -> {
-            Host host = scheduler.hosts().get(request.getHostId());
+            if (request.getTaskId().isEmpty() || request.getPeerId().isEmpty()) {
+              fail(Status.INVALID_ARGUMENT.withDescription("a peer needs a task id and a peer id"));
+              return;
+            }
+            KnownHost host = scheduler.host(request.getHostId());
             if (host == null) {
               fail(Status.FAILED_PRECONDITION.withDescription("host " + request.getHostId() + " is not announced"));
               return;
@@ -50,13 +55,11 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
             peerId = request.getPeerId();
             scheduler.register(taskId, peerId, host, request.getRegister().getDownload(), responses);
           }
-          case PIECE_FINISHED -> scheduler.pieceFinished(taskId, peerId,
-              request.getPieceFinished().getPiece().getNumber());
+          case PIECE_FINISHED -> scheduler.pieceFinished(taskId, peerId, request.getPieceFinished());
           case PIECE_FAILED -> scheduler.pieceFailed(taskId, peerId, request.getPieceFailed().getParentId(),
               request.getPieceFailed().getCorrupt());
           case BACK_TO_SOURCE_STARTED -> scheduler.backToSourceStarted(taskId, peerId);
-          case PEER_FINISHED -> scheduler.peerFinished(taskId, peerId,
-              request.getPeerFinished().getContentLength(), request.getPeerFinished().getPieceCount());
+          case PEER_FINISHED -> scheduler.peerFinished(taskId, peerId, request.getPeerFinished());
           case PEER_FAILED -> scheduler.peerFailed(taskId, peerId, request.getPeerFailed().getReason(),
               request.getPeerFailed().getSourceError());
           case REQUEST_NOT_SET -> log.debug("empty request from peer {}", peerId);
@@ -81,7 +84,7 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
 
       private void ended() {
         if (peerId != null) {
-          scheduler.streamEnded(taskId, peerId);
+          scheduler.streamEnded(taskId, peerId, responses);
         }
       }
     };
@@ -94,12 +97,8 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
       responses.onError(Status.INVALID_ARGUMENT.withDescription("a host needs an id and an ip").asRuntimeException());
       return;
     }
-    boolean known = scheduler.hosts().get(host.getId()) != null;
-    if (!known) {
-      log.info("host {} announced: {} ({})", host.getId(), host.getIp(), host.getType());
-    }
-    scheduler.hosts().put(host);
-    responses.onNext(AnnounceHostResponse.newBuilder().setNewHost(!known).build());
+    boolean isNew = scheduler.announceHost(host, request.hasLoad() ? request.getLoad() : null);
+    responses.onNext(AnnounceHostResponse.newBuilder().setNewHost(isNew).build());
     responses.onCompleted();
   }
 

@@ -2,76 +2,142 @@ package io.dfly.scheduler.scheduling;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostLoad;
+import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.CandidateParent;
+import io.dfly.api.scheduler.v1.EmptyTask;
 import io.dfly.api.scheduler.v1.NeedBackToSource;
 import io.dfly.api.scheduler.v1.NormalTask;
+import io.dfly.api.scheduler.v1.PeerFinished;
+import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.TaskFailed;
 import io.dfly.api.scheduler.v1.TaskStat;
+import io.dfly.api.scheduler.v1.TinyTask;
 import io.dfly.common.digest.Digests;
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.metrics.SchedulerMetrics;
 import io.dfly.scheduler.resource.Hosts;
+import io.dfly.scheduler.resource.KnownHost;
 import io.dfly.scheduler.resource.Peer;
 import io.dfly.scheduler.resource.PeerState;
 import io.dfly.scheduler.resource.Task;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The scheduler's decisions. For a new task one seed peer is told to fetch it from the origin,
- * and later peers get the seed peer and then each other as parents; with no seed peer the first
- * peer goes back to source. Every method holds the task's lock, so each decision sees one
- * consistent picture of the task.
+ * The scheduler's decisions. A task's size decides how a new peer is served: an empty or tiny
+ * task is answered directly, a single-piece task gets its one best parent, larger tasks get the
+ * best few parents ({@link ParentEvaluator}), evaluated again every round so that better parents
+ * replace worse ones. For a new task one seed peer, chosen by rendezvous hashing, fetches it from
+ * the origin; peers go back to source themselves only when no seed peer and no parent can serve,
+ * or after several rounds without a parent, a few per task at a time. Parents that fail, corrupt
+ * or serve far slower than their peers are blocked for the task and their hosts penalised.
+ * Every method holds the task's lock, so each decision sees one consistent picture of the task.
  */
 public final class TaskScheduler {
   private static final Logger log = LoggerFactory.getLogger(TaskScheduler.class);
-  private static final int PARENT_FAILURE_LIMIT = 3;
 
+  private final SchedulerConfig config;
   private final Hosts hosts;
-  private final ParentSelector selector;
+  private final ParentEvaluator evaluator;
+  private final PieceCostJudge costJudge;
   private final SeedTrigger seedTrigger;
-  private final int backToSourceLimit;
-  private final long pendingTimeoutNanos;
+  private final SchedulerMetrics metrics;
+  private final LongSupplier clock;
   private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
-  /** Seed hosts that failed a task, so another seed (or the origin) is tried next. */
-  private final ConcurrentHashMap<String, Set<String>> failedSeeds = new ConcurrentHashMap<>();
 
-  public TaskScheduler(Hosts hosts, ParentSelector selector, SeedTrigger seedTrigger,
-      int backToSourceLimit, long pendingTimeoutMillis) {
-    this.hosts = hosts;
-    this.selector = selector;
+  /**
+   * @param clock nanoseconds, like {@link System#nanoTime}; tests move it to age hosts and peers
+   */
+  public TaskScheduler(SchedulerConfig config, SeedTrigger seedTrigger, SchedulerMetrics metrics, LongSupplier clock) {
+    this.config = config.validate();
+    this.hosts = new Hosts(TimeUnit.SECONDS.toNanos(config.badParents.hostPenaltyHalfLifeSeconds));
+    this.evaluator = new ParentEvaluator(config);
+    this.costJudge = new PieceCostJudge(config.badParents);
     this.seedTrigger = seedTrigger;
-    this.backToSourceLimit = backToSourceLimit;
-    this.pendingTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(pendingTimeoutMillis);
+    this.metrics = metrics;
+    this.clock = clock;
+    metrics.gauge("dfly.scheduler.hosts", "Hosts known", hosts::size);
+    metrics.gauge("dfly.scheduler.tasks", "Tasks known", tasks::size);
+    metrics.gauge("dfly.scheduler.hosts.excluded", "Hosts penalised past the limit: they get no children",
+        () -> hosts.all().stream()
+            .filter(h -> h.penalty(clock.getAsLong()) >= config.badParents.hostPenaltyLimit).count());
+  }
+
+  // ---- hosts -----------------------------------------------------------------------------
+
+  /**
+   * Records a host's announcement, with its load or null; true when the host was unknown (new,
+   * or this scheduler restarted).
+   */
+  public boolean announceHost(Host host, HostLoad load) {
+    Hosts.Announced announced = hosts.announce(host, load, clock.getAsLong());
+    if (announced.isNew()) {
+      log.info("host {} announced: {} ({})", host.getId(), host.getIp(), host.getType());
+    }
+    return announced.isNew();
+  }
+
+  public KnownHost host(String hostId) {
+    return hosts.get(hostId);
   }
 
   public Hosts hosts() {
     return hosts;
   }
 
+  public void leaveHost(String hostId) {
+    forgetHosts(Set.of(hostId), "left");
+  }
+
+  /** Removes hosts and every peer on them; the peers' children get new parents. */
+  private void forgetHosts(Set<String> hostIds, String why) {
+    for (String hostId : hostIds) {
+      if (hosts.remove(hostId) != null) {
+        log.info("host {} {}", hostId, why);
+      }
+    }
+    for (Task task : tasks.values()) {
+      synchronized (task) {
+        for (Peer peer : List.copyOf(task.peers())) {
+          if (hostIds.contains(peer.host().id())) {
+            peerGone(task, peer, PeerState.LEFT);
+          }
+        }
+      }
+    }
+  }
+
   // ---- peer events -----------------------------------------------------------------------
 
-  public void register(String taskId, String peerId, Host host, Download download,
+  public void register(String taskId, String peerId, KnownHost host, Download download,
       StreamObserver<AnnouncePeerResponse> stream) {
     Task task = tasks.computeIfAbsent(taskId, Task::new);
     synchronized (task) {
       if (task.download() == null) {
         task.setDownload(download);
       }
-      Peer peer = new Peer(peerId, host, stream);
+      Peer old = task.peer(peerId);
+      if (old != null) { // the same peer again on a new stream: the old one is dead
+        unlink(task, old);
+      }
+      Peer peer = new Peer(peerId, host, stream, clock.getAsLong());
       task.addPeer(peer);
-      log.info("task {}: peer {} registered from {}{}", shortId(taskId), peerId, host.getIp(),
+      log.info("task {}: peer {} registered from {}{}", shortId(taskId), peerId, host.host().getIp(),
           peer.isSeed() ? " (seed peer)" : "");
       if (peer.isSeed()) {
-        backToSource(task, peer, "seed peer fetches from the origin");
+        backToSource(task, peer, "seed peer fetches from the origin", "seed");
         rescheduleWaiting(task);
       } else {
         schedule(task, peer);
@@ -79,38 +145,68 @@ public final class TaskScheduler {
     }
   }
 
-  public void pieceFinished(String taskId, String peerId, int number) {
+  public void pieceFinished(String taskId, String peerId, PieceFinished report) {
     withPeer(taskId, peerId, (task, peer) -> {
-      if (peer.finishPiece(number)) {
-        rescheduleWaiting(task);
+      long now = clock.getAsLong();
+      peer.reported(now);
+      Piece piece = report.getPiece();
+      if (piece.getNumber() == 0) {
+        task.setFirstPiece(piece);
+      }
+      boolean first = peer.pieces().isEmpty();
+      peer.pieces().add(piece.getNumber());
+      Peer parent = report.getParentId().isEmpty() ? null : task.peer(report.getParentId());
+      if (parent != null) {
+        parent.reported(now);
+        parent.host().countUpload(true);
+        PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
+        if (verdict != null) {
+          block(task, parent, verdict.kind(), verdict.reason());
+        }
+      }
+      if (first) {
+        rescheduleWaiting(task); // the peer can serve now
       }
     });
   }
 
   public void pieceFailed(String taskId, String peerId, String parentId, boolean corrupt) {
     withPeer(taskId, peerId, (task, peer) -> {
-      int failures = peer.countFailure(parentId);
-      if (corrupt || failures >= PARENT_FAILURE_LIMIT) {
-        log.info("task {}: parent {} blocked for {} ({})", shortId(taskId), parentId, peerId,
-            corrupt ? "corrupt piece" : failures + " failed pieces");
-        peer.block(parentId);
-        schedule(task, peer);
+      peer.reported(clock.getAsLong());
+      Peer parent = task.peer(parentId);
+      if (parent == null) {
+        return;
+      }
+      parent.host().countUpload(false);
+      int failures = parent.countServedFailure();
+      if (corrupt) {
+        block(task, parent, "corrupt", "it served a corrupt piece to " + peerId);
+      } else if (failures >= config.badParents.failureLimit) {
+        block(task, parent, "failures", failures + " pieces it served failed");
       }
     });
   }
 
   public void backToSourceStarted(String taskId, String peerId) {
     withPeer(taskId, peerId, (task, peer) -> {
+      peer.reported(clock.getAsLong());
+      peer.setParents(List.of());
       peer.setState(PeerState.BACK_TO_SOURCE);
       rescheduleWaiting(task);
     });
   }
 
-  public void peerFinished(String taskId, String peerId, long contentLength, int pieceCount) {
+  public void peerFinished(String taskId, String peerId, PeerFinished report) {
     withPeer(taskId, peerId, (task, peer) -> {
+      peer.reported(clock.getAsLong());
       peer.setState(PeerState.SUCCEEDED);
-      task.setContent(contentLength, pieceCount);
-      log.info("task {}: peer {} succeeded ({} bytes)", shortId(taskId), peerId, contentLength);
+      peer.setParents(List.of());
+      task.setContent(report.getContentLength(), report.getPieceCount());
+      if (report.getContentLength() > 0 && report.getContentLength() <= Task.TINY_LIMIT
+          && report.getContent().size() == report.getContentLength() && task.firstPiece() != null) {
+        task.setTinyContent(report.getContent());
+      }
+      log.info("task {}: peer {} succeeded ({} bytes)", shortId(taskId), peerId, report.getContentLength());
       rescheduleWaiting(task);
     });
   }
@@ -127,8 +223,11 @@ public final class TaskScheduler {
   }
 
   /** The peer's stream ended; a finished peer stays a parent, any other has left. */
-  public void streamEnded(String taskId, String peerId) {
+  public void streamEnded(String taskId, String peerId, StreamObserver<AnnouncePeerResponse> stream) {
     withPeer(taskId, peerId, (task, peer) -> {
+      if (!peer.usesStream(stream)) {
+        return; // an older stream of a peer that registered again
+      }
       peer.streamClosedByPeer();
       if (peer.state().isActive()) {
         log.info("task {}: peer {} left before finishing", shortId(taskId), peerId);
@@ -141,36 +240,57 @@ public final class TaskScheduler {
     withPeer(taskId, peerId, (task, peer) -> peerGone(task, peer, PeerState.LEFT));
   }
 
-  public void leaveHost(String hostId) {
-    hosts.remove(hostId);
-    for (Task task : tasks.values()) {
-      synchronized (task) {
-        for (Peer peer : List.copyOf(task.peers())) {
-          if (peer.host().getId().equals(hostId)) {
-            peerGone(task, peer, PeerState.LEFT);
-          }
-        }
+  /**
+   * Periodic pass: forgets hosts and peers that stopped reporting; waiting peers try again (and
+   * go back to source after too many rounds), running peers' parents are evaluated again.
+   */
+  public void tick() {
+    long now = clock.getAsLong();
+    Set<String> silent = new HashSet<>();
+    for (KnownHost host : hosts.all()) {
+      if (now - host.announcedAtNanos() > TimeUnit.SECONDS.toNanos(config.gc.hostTtlSeconds)) {
+        silent.add(host.id());
       }
     }
-    log.info("host {} left", hostId);
-  }
-
-  /** Periodic pass: gives waiting peers parents and growing peers more parents. */
-  public void tick() {
+    if (!silent.isEmpty()) {
+      forgetHosts(silent, "forgotten: no announcement for " + config.gc.hostTtlSeconds + " s");
+    }
     for (Task task : tasks.values()) {
       synchronized (task) {
-        long now = System.nanoTime();
+        collectPeers(task, now);
         for (Peer peer : List.copyOf(task.peers())) {
-          if (peer.state() == PeerState.PENDING && now - peer.registeredAtNanos() > pendingTimeoutNanos) {
-            backToSource(task, peer, "no parent within the pending timeout");
-          } else if (peer.state() == PeerState.PENDING
-              || peer.state() == PeerState.RUNNING && peer.parents().size() < selector.limit()) {
+          if (peer.state() == PeerState.PENDING || peer.state() == PeerState.RUNNING) {
             schedule(task, peer);
+          }
+          if (peer.state() == PeerState.PENDING && task.peer(peer.id()) == peer) {
+            int rounds = peer.countFailedRound();
+            if (rounds >= config.backToSourceAfterRounds) {
+              tryBackToSource(task, peer, "no parent in " + rounds + " rounds", "rounds");
+            }
           }
         }
         if (task.peers().isEmpty()) {
           tasks.remove(task.id(), task);
         }
+      }
+    }
+  }
+
+  private void collectPeers(Task task, long now) {
+    for (Peer peer : List.copyOf(task.peers())) {
+      long silence = now - peer.lastReportNanos();
+      if (peer.state().isActive() && silence > TimeUnit.SECONDS.toNanos(config.gc.peerIdleSeconds)) {
+        log.info("task {}: peer {} reported nothing for {} s: failed", shortId(task.id()), peer.id(),
+            TimeUnit.NANOSECONDS.toSeconds(silence));
+        peer.send(AnnouncePeerResponse.newBuilder().setTaskFailed(TaskFailed.newBuilder()
+            .setReason("the scheduler heard nothing from this peer for " + config.gc.peerIdleSeconds + " s")).build());
+        peer.closeStream();
+        peerGone(task, peer, PeerState.FAILED);
+      } else if (peer.state() == PeerState.SUCCEEDED
+          && silence > TimeUnit.SECONDS.toNanos(config.gc.finishedPeerTtlSeconds)) {
+        log.info("task {}: finished peer {} unused for {} s: forgotten", shortId(task.id()), peer.id(),
+            TimeUnit.NANOSECONDS.toSeconds(silence));
+        peerGone(task, peer, PeerState.LEFT);
       }
     }
   }
@@ -186,111 +306,183 @@ public final class TaskScheduler {
           .setState(task.state())
           .setContentLength(task.contentLength())
           .setPieceCount(task.pieceCount())
-          .setPeerCount(task.peers().size())
+          .setPeerCount(task.peerCount())
           .build());
     }
   }
 
   // ---- decisions -------------------------------------------------------------------------
 
-  /** Gives a pending or running peer its best parents, or arranges for a source of the content. */
+  /** Decides for a pending or running peer, and records what it came to and how long it took. */
   private void schedule(Task task, Peer peer) {
     if (peer.state() != PeerState.PENDING && peer.state() != PeerState.RUNNING) {
       return;
     }
-    List<String> chosen = selector.select(task, peer);
+    long start = System.nanoTime();
+    String outcome = decide(task, peer);
+    metrics.decision(outcome, System.nanoTime() - start);
+  }
+
+  private String decide(Task task, Peer peer) {
+    if (task.contentLength() == 0) {
+      answerDirectly(task, peer, AnnouncePeerResponse.newBuilder().setEmptyTask(EmptyTask.getDefaultInstance()));
+      return "direct";
+    }
+    if (task.tinyContent() != null) {
+      answerDirectly(task, peer, AnnouncePeerResponse.newBuilder()
+          .setTinyTask(TinyTask.newBuilder().setContent(task.tinyContent()).setPiece(task.firstPiece())));
+      return "direct";
+    }
+    List<Peer> chosen = evaluator.select(task, peer, clock.getAsLong());
+    if (task.pieceCount() == 1 && !chosen.isEmpty()) {
+      // One piece: its one best holder serves it whole; a fetching parent would only make it wait.
+      chosen = chosen.stream().filter(p -> p.pieces().contains(0)).limit(1).toList();
+    }
     if (!chosen.isEmpty()) {
-      if (peer.state() != PeerState.RUNNING || !chosen.equals(new ArrayList<>(peer.parents()))) {
-        peer.parents().clear();
-        peer.parents().addAll(chosen);
+      peer.resetFailedRounds();
+      if (peer.state() != PeerState.RUNNING || !sameSet(chosen, peer.parents())) {
+        peer.setParents(chosen);
         peer.setState(PeerState.RUNNING);
         sendParents(task, peer);
       }
-      return;
+      return "parents";
     }
     boolean hadParents = !peer.parents().isEmpty();
-    peer.parents().clear();
+    peer.setParents(List.of());
     peer.setState(PeerState.PENDING);
     if (hadParents) {
       sendParents(task, peer); // an empty set: stop using the old ones
     }
-    arrangeSource(task, peer);
+    return arrangeSource(task, peer);
   }
 
-  /** Nobody can serve this peer: have a seed peer fetch the task, or send a peer to the origin. */
-  private void arrangeSource(Task task, Peer waiting) {
-    if (task.seedHostId() != null && hosts.get(task.seedHostId()) != null) {
-      return; // the seed peer is on its way; it will be offered when it registers
+  private static boolean sameSet(List<Peer> chosen, Set<Peer> current) {
+    return chosen.size() == current.size() && current.containsAll(chosen);
+  }
+
+  /** Empty and tiny tasks: the answer holds the content, the peer needs no parent. */
+  private void answerDirectly(Task task, Peer peer, AnnouncePeerResponse.Builder answer) {
+    peer.setParents(List.of());
+    peer.setState(PeerState.SUCCEEDED);
+    log.info("task {}: peer {} answered directly ({} bytes)", shortId(task.id()), peer.id(), task.contentLength());
+    peer.send(answer.build());
+  }
+
+  /**
+   * Nobody can serve this peer: have the task's seed peer fetch it, or, with no seed peer able
+   * to, send the peer to the origin if the task's back-to-source limit allows. Returns the outcome.
+   */
+  private String arrangeSource(Task task, Peer waiting) {
+    if (seedOnItsWay(task)) {
+      return "pending"; // it will be offered when it registers
     }
-    // Imported files (cid://) exist only on the peers that have them: no seed peer can fetch one.
-    boolean imported = task.download() != null && task.download().getUrl().startsWith("cid://");
-    Optional<Host> seed = imported ? Optional.empty() : chooseSeed(task);
+    Optional<KnownHost> seed = task.isImported() ? Optional.empty() : chooseSeed(task);
     if (seed.isPresent()) {
       triggerSeed(task, seed.get());
-      return;
+      return "pending";
     }
-    if (task.count(PeerState.BACK_TO_SOURCE) < backToSourceLimit) {
-      backToSource(task, waiting, "no seed peer and no parent");
+    return tryBackToSource(task, waiting, "no seed peer and no parent", "no_parent") ? "back_to_source" : "pending";
+  }
+
+  /** The task's seed host was asked, is still announced, and neither failed nor is blocked. */
+  private boolean seedOnItsWay(Task task) {
+    String seedHostId = task.seedHostId();
+    if (seedHostId == null) {
+      return false;
     }
+    if (hosts.get(seedHostId) == null) {
+      seedFailed(task, seedHostId);
+      return false;
+    }
+    return true;
   }
 
   /** The task's seed host by rendezvous hashing over live seed hosts not failed for it. */
-  private Optional<Host> chooseSeed(Task task) {
-    Set<String> failed = failedSeeds.getOrDefault(task.id(), Set.of());
+  private Optional<KnownHost> chooseSeed(Task task) {
     return hosts.seeds().stream()
-        .filter(h -> !failed.contains(h.getId()))
+        .filter(h -> !task.failedSeeds().contains(h.id()))
         .max(Comparator.comparing(h -> Digests.sha256Hex(
-            (h.getId() + "/" + task.id()).getBytes(StandardCharsets.UTF_8))));
+            (h.id() + "/" + task.id()).getBytes(StandardCharsets.UTF_8))));
   }
 
-  private void triggerSeed(Task task, Host seed) {
-    task.setSeedHostId(seed.getId());
-    log.info("task {}: seed peer {} triggered", shortId(task.id()), seed.getId());
-    seedTrigger.trigger(seed, task.id(), task.download()).whenComplete((ok, error) -> {
+  private void triggerSeed(Task task, KnownHost seed) {
+    task.setSeedHostId(seed.id());
+    log.info("task {}: seed peer {} triggered", shortId(task.id()), seed.id());
+    seedTrigger.trigger(seed.host(), task.id(), task.download()).whenComplete((ok, error) -> {
       if (error != null) {
         synchronized (task) {
-          log.warn("task {}: seed peer {} could not be triggered: {}", shortId(task.id()), seed.getId(),
+          log.warn("task {}: seed peer {} could not be triggered: {}", shortId(task.id()), seed.id(),
               error.getMessage());
-          seedFailed(task, seed.getId());
+          seedFailed(task, seed.id());
+          rescheduleWaiting(task);
         }
       }
     });
   }
 
+  /** The seed host cannot serve the task: the next one by hashing (or the origin) takes over. */
   private void seedFailed(Task task, String seedHostId) {
-    failedSeeds.computeIfAbsent(task.id(), id -> ConcurrentHashMap.newKeySet()).add(seedHostId);
+    task.failedSeeds().add(seedHostId);
     if (seedHostId.equals(task.seedHostId())) {
       task.setSeedHostId(null);
+      log.info("task {}: seed peer {} replaced", shortId(task.id()), seedHostId);
     }
-    rescheduleWaiting(task);
   }
 
-  private void backToSource(Task task, Peer peer, String reason) {
+  private boolean tryBackToSource(Task task, Peer peer, String reason, String metricReason) {
+    if (task.count(PeerState.BACK_TO_SOURCE) >= config.backToSourceLimit) {
+      return false;
+    }
+    backToSource(task, peer, reason, metricReason);
+    return true;
+  }
+
+  private void backToSource(Task task, Peer peer, String reason, String metricReason) {
     peer.setState(PeerState.BACK_TO_SOURCE);
-    peer.parents().clear();
+    peer.setParents(List.of());
+    peer.resetFailedRounds();
     log.info("task {}: peer {} back to source ({})", shortId(task.id()), peer.id(), reason);
+    metrics.backToSource(metricReason);
     peer.send(AnnouncePeerResponse.newBuilder()
         .setNeedBackToSource(NeedBackToSource.newBuilder().setReason(reason)).build());
   }
 
   private void sendParents(Task task, Peer peer) {
     NormalTask.Builder parents = NormalTask.newBuilder();
-    for (String parentId : peer.parents()) {
-      Peer parent = task.peer(parentId);
-      Host host = Optional.ofNullable(hosts.get(parent.host().getId())).orElse(parent.host());
-      parents.addCandidateParents(CandidateParent.newBuilder().setPeerId(parentId).setHost(host));
+    for (Peer parent : peer.parents()) {
+      parents.addCandidateParents(CandidateParent.newBuilder().setPeerId(parent.id()).setHost(parent.host().host()));
     }
-    log.info("task {}: peer {} parents {}", shortId(task.id()), peer.id(), peer.parents());
+    log.debug("task {}: peer {} parents {}", shortId(task.id()), peer.id(), peer.parents());
     peer.send(AnnouncePeerResponse.newBuilder().setNormalTask(parents).build());
   }
 
-  /** Peers waiting for parents, or with room for more, are scheduled again. */
+  /** Peers waiting for a parent try again (running peers get more at the next round). */
   private void rescheduleWaiting(Task task) {
     for (Peer peer : List.copyOf(task.peers())) {
-      if (peer.state() == PeerState.PENDING
-          || peer.state() == PeerState.RUNNING && peer.parents().size() < selector.limit()) {
+      if (peer.state() == PeerState.PENDING) {
         schedule(task, peer);
       }
+    }
+  }
+
+  /**
+   * A parent misbehaved: no peer of the task gets it again, its children get new parents, and
+   * its host's penalty grows. A blocked seed peer is replaced like a dead one.
+   */
+  private void block(Task task, Peer parent, String kind, String reason) {
+    if (!task.block(parent.id(), reason)) {
+      return;
+    }
+    double penalty = parent.host().penalise(clock.getAsLong());
+    log.warn("task {}: parent {} on host {} blocked: {}; host penalty now {}", shortId(task.id()), parent.id(),
+        parent.host().id(), reason, String.format("%.2f", penalty));
+    metrics.parentBlocked(kind);
+    metrics.hostPenalised();
+    if (parent.isSeed()) {
+      seedFailed(task, parent.host().id());
+    }
+    for (Peer child : List.copyOf(parent.children())) {
+      schedule(task, child);
     }
   }
 
@@ -306,7 +498,7 @@ public final class TaskScheduler {
     }
     for (Peer peer : List.copyOf(task.peers())) {
       if (peer != failing && peer.state().isActive() && peer.state() != PeerState.BACK_TO_SOURCE
-          && peer.finishedCount() == 0) {
+          && peer.pieces().isEmpty()) {
         peer.setState(PeerState.FAILED);
         peer.send(AnnouncePeerResponse.newBuilder()
             .setTaskFailed(TaskFailed.newBuilder().setReason(reason)).build());
@@ -318,26 +510,29 @@ public final class TaskScheduler {
         unlink(task, peer);
       }
     }
-    failedSeeds.remove(task.id());
+    task.failedSeeds().clear();
     rescheduleWaiting(task);
     log.info("task {} failed at the origin: {}", shortId(task.id()), reason);
   }
 
   private void peerGone(Task task, Peer peer, PeerState state) {
     peer.setState(state);
-    if (peer.isSeed() && peer.host().getId().equals(task.seedHostId())) {
-      seedFailed(task, peer.host().getId());
+    if (peer.isSeed() && peer.host().id().equals(task.seedHostId())) {
+      seedFailed(task, peer.host().id());
     }
     unlink(task, peer);
     rescheduleWaiting(task);
   }
 
-  /** Removes a peer from its task; its children get new parents (schedule() sees it gone). */
+  /** Removes a peer from its task; its children get new parents. */
   private void unlink(Task task, Peer gone) {
-    task.removePeer(gone.id());
-    for (Peer orphan : List.copyOf(task.peers())) {
-      if (orphan.parents().contains(gone.id())) {
-        schedule(task, orphan);
+    List<Peer> orphans = List.copyOf(gone.children());
+    gone.detach();
+    task.removePeer(gone);
+    for (Peer orphan : orphans) {
+      schedule(task, orphan);
+      if (orphan.parents().contains(gone)) { // not scheduled (it fetches from the origin, say)
+        orphan.setParents(orphan.parents().stream().filter(p -> p != gone).toList());
       }
     }
   }

@@ -29,7 +29,17 @@ final class RecordingStream implements StreamObserver<AnnouncePeerResponse> {
     return sent.get(sent.size() - 1);
   }
 
+  AnnouncePeerResponse.ResponseCase lastCase() {
+    return sent.isEmpty() ? null : last().getResponseCase();
+  }
+
+  /** The parents of the last parent list sent (the current ones, as the peer sees them). */
   List<String> lastParents() {
-    return last().getNormalTask().getCandidateParentsList().stream().map(p -> p.getPeerId()).toList();
+    for (int i = sent.size() - 1; i >= 0; i--) {
+      if (sent.get(i).hasNormalTask()) {
+        return sent.get(i).getNormalTask().getCandidateParentsList().stream().map(p -> p.getPeerId()).toList();
+      }
+    }
+    return List.of();
   }
 }

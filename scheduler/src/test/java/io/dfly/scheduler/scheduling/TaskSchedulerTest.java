@@ -1,131 +1,457 @@
 package io.dfly.scheduler.scheduling;
 
+import static io.dfly.scheduler.scheduling.SchedulerFixture.TASK;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dfly.api.common.v1.Download;
+import com.google.protobuf.ByteString;
 import io.dfly.api.common.v1.Host;
-import io.dfly.api.common.v1.HostType;
+import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse.ResponseCase;
-import io.dfly.scheduler.resource.Hosts;
+import io.dfly.api.scheduler.v1.PeerFinished;
+import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.scheduler.SchedulerConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 class TaskSchedulerTest {
-  private static final Download DOWNLOAD = Download.newBuilder().setUrl("http://origin/f").build();
+  private final SchedulerFixture f = new SchedulerFixture();
+  private final TaskScheduler scheduler = f.scheduler;
 
-  private final Hosts hosts = new Hosts();
-  private final List<String> triggered = new ArrayList<>();
-  private CompletableFuture<Void> triggerResult = CompletableFuture.completedFuture(null);
-  private final TaskScheduler scheduler = new TaskScheduler(hosts, new ParentSelector(4),
-      (seed, taskId, download) -> {
-        triggered.add(seed.getId() + "/" + taskId);
-        return triggerResult;
-      }, 1, 30_000);
-
-  private Host host(String id, HostType type) {
-    Host host = Host.newBuilder().setId(id).setIp("10.0.0." + (hosts.seeds().size() + 1)).setType(type).build();
-    hosts.put(host);
-    return host;
-  }
-
-  private RecordingStream register(String peerId, Host host) {
-    RecordingStream stream = new RecordingStream();
-    scheduler.register("t", peerId, host, DOWNLOAD, stream);
-    return stream;
-  }
+  // ---- sources: seed peers and back-to-source ----------------------------------------------
 
   @Test
   void withoutSeedPeersTheFirstPeerGoesToTheOriginAndLaterOnesFetchFromIt() {
-    RecordingStream first = register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    assertThat(first.last().getResponseCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
-    scheduler.backToSourceStarted("t", "p1");
+    RecordingStream first = f.register("p1", f.host("h1"));
+    assertThat(first.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    scheduler.backToSourceStarted(TASK, "p1");
 
-    RecordingStream second = register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
-    assertThat(second.last().getResponseCase()).isEqualTo(ResponseCase.NORMAL_TASK);
+    RecordingStream second = f.register("p2", f.host("h2"));
     assertThat(second.lastParents()).containsExactly("p1");
-    assertThat(triggered).isEmpty();
+    assertThat(f.triggered).isEmpty();
+    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "no_parent")).isEqualTo(1);
   }
 
   @Test
   void oneSeedTriggerForManyPeersThenAllGetTheSeedPeer() {
-    Host seedHost = host("seed", HostType.HOST_TYPE_SEED);
-    RecordingStream p1 = register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    RecordingStream p2 = register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
-    RecordingStream p3 = register("p3", host("h3", HostType.HOST_TYPE_NORMAL));
-    assertThat(triggered).containsExactly("seed/t");
+    Host seedHost = f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    assertThat(f.triggered).containsExactly("seed/t");
     assertThat(p1.sent).isEmpty();
 
-    RecordingStream seed = register("s", seedHost);
-    assertThat(seed.last().getResponseCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    RecordingStream seed = f.register("s", seedHost);
+    assertThat(seed.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
     assertThat(p1.lastParents()).containsExactly("s");
-    // later peers also get earlier ones, never the other way round
-    assertThat(p2.lastParents()).contains("s", "p1");
-    assertThat(p3.lastParents()).contains("s", "p1", "p2");
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder("s", "p1");
+    assertThat(p3.lastParents()).containsExactlyInAnyOrder("s", "p1", "p2");
+    // p2 and p3 fetch through p1 and have nothing p1 lacks: p1 does not wait on them
     scheduler.tick();
-    assertThat(p1.lastParents()).doesNotContain("p2", "p3");
+    assertThat(p1.lastParents()).containsExactly("s");
   }
 
   @Test
-  void anOriginFailureAtTheSeedFailsTheWaitingPeersWithItsReason() {
-    Host seedHost = host("seed", HostType.HOST_TYPE_SEED);
-    RecordingStream p1 = register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    register("s", seedHost);
-    scheduler.backToSourceStarted("t", "s");
-    scheduler.peerFailed("t", "s", "origin returned HTTP 404", true);
+  void peersThatFetchedDifferentPiecesServeEachOther() {
+    Host seedHost = f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    f.register("s", seedHost);
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder("s", "p1");
 
-    assertThat(p1.last().getResponseCase()).isEqualTo(ResponseCase.TASK_FAILED);
-    assertThat(p1.last().getTaskFailed().getReason()).isEqualTo("origin returned HTTP 404");
-    assertThat(p1.completed).isTrue();
-    // the next attempt starts afresh with the seed peer
-    register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
-    assertThat(triggered).containsExactly("seed/t", "seed/t");
+    // The seed peer gave each of them different pieces.
+    f.pieces("s", "", 0, 7, 50);
+    f.pieces("p1", "s", 0, 3, 100);
+    f.pieces("p2", "s", 4, 7, 100);
+    scheduler.tick();
+    // p2 is p1's child, yet it holds pieces p1 lacks (they did not come through p1): both ways now
+    assertThat(p1.lastParents()).containsExactlyInAnyOrder("s", "p2");
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder("s", "p1");
+  }
+
+  @Test
+  void theSeedPeerOfATaskIsTheSameOnEverySchedulerAndTasksSpreadOverSeeds() {
+    SchedulerFixture other = new SchedulerFixture();
+    for (SchedulerFixture fixture : List.of(f, other)) {
+      fixture.seedHost("seed-a");
+      fixture.seedHost("seed-b");
+      fixture.seedHost("seed-c");
+      Host normal = fixture.host("h1");
+      for (int i = 0; i < 30; i++) {
+        fixture.register("task-" + i, "p" + i, normal);
+      }
+    }
+    assertThat(other.triggered).isEqualTo(f.triggered).hasSize(30);
+    assertThat(f.triggered.stream().map(t -> t.substring(0, t.indexOf('/'))).distinct())
+        .containsExactlyInAnyOrder("seed-a", "seed-b", "seed-c");
+  }
+
+  @Test
+  void aSeedHostThatStopsAnnouncingIsReplacedByTheNextOne() {
+    Host a = f.seedHost("seed-a");
+    Host b = f.seedHost("seed-b");
+    Host h1 = f.host("h1");
+    RecordingStream p1 = f.register("p1", h1);
+    assertThat(f.triggered).hasSize(1);
+    String first = f.triggered.getFirst();
+    Host survivor = first.startsWith("seed-a/") ? b : a;
+
+    // The triggered seed never registers and stops announcing; the others keep announcing.
+    f.advanceSeconds(f.config.gc.hostTtlSeconds + 1);
+    scheduler.announceHost(survivor, null);
+    scheduler.announceHost(h1, null);
+    scheduler.tick();
+
+    assertThat(f.triggered).containsExactly(first, survivor.getId() + "/t");
+    RecordingStream seed = f.register("s2", survivor);
+    assertThat(seed.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(p1.lastParents()).containsExactly("s2");
   }
 
   @Test
   void anUnreachableSeedSendsAWaitingPeerToTheOrigin() {
-    triggerResult = CompletableFuture.failedFuture(new RuntimeException("connection refused"));
-    host("seed", HostType.HOST_TYPE_SEED);
-    RecordingStream p1 = register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    assertThat(p1.last().getResponseCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    f.triggerResult = CompletableFuture.failedFuture(new RuntimeException("connection refused"));
+    f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
   }
+
+  @Test
+  void aPeerWithoutAParentForSeveralRoundsGoesBackToSourceEvenWhileASeedIsExpected() {
+    f.seedHost("seed"); // triggered, but never registers (stuck, say)
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    for (int round = 1; round < f.config.backToSourceAfterRounds; round++) {
+      scheduler.tick();
+    }
+    assertThat(p1.sent).isEmpty();
+    scheduler.tick();
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(p1.last().getNeedBackToSource().getReason()).contains("no parent in 10 rounds");
+    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "rounds")).isEqualTo(1);
+  }
+
+  @Test
+  void noMoreThanThreePeersOfATaskFetchFromTheOriginAtOnce() {
+    Host h0 = f.host("h0");
+    f.register("p0", h0);
+    scheduler.backToSourceStarted(TASK, "p0");
+    List<Host> hosts = new ArrayList<>();
+    List<RecordingStream> streams = new ArrayList<>();
+    // Every host is out of upload slots: nobody can fetch from anybody.
+    f.load(h0, 200);
+    for (int i = 1; i <= 5; i++) {
+      Host host = f.host("h" + i);
+      f.load(host, 200);
+      hosts.add(host);
+      streams.add(f.register("p" + i, host));
+    }
+    for (int round = 0; round < f.config.backToSourceAfterRounds; round++) {
+      scheduler.tick();
+    }
+    long toOrigin = streams.stream().filter(s -> s.lastCase() == ResponseCase.NEED_BACK_TO_SOURCE).count();
+    assertThat(toOrigin).as("peers sent to the origin beside the first").isEqualTo(2);
+    assertThat(streams.stream().filter(s -> s.sent.isEmpty()).count()).isEqualTo(3);
+
+    // One of them finishes: the next waiting peer may go.
+    String done = "p" + (streams.indexOf(streams.stream()
+        .filter(s -> s.lastCase() == ResponseCase.NEED_BACK_TO_SOURCE).findFirst().orElseThrow()) + 1);
+    f.finished(done, 4 * SchedulerFixture.PIECE, 4);
+    scheduler.tick();
+    assertThat(streams.stream().filter(s -> s.lastCase() == ResponseCase.NEED_BACK_TO_SOURCE).count()).isEqualTo(3);
+  }
+
+  @Test
+  void anOriginFailureAtTheSeedFailsTheWaitingPeersWithItsReason() {
+    Host seedHost = f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    f.register("s", seedHost);
+    scheduler.backToSourceStarted(TASK, "s");
+    scheduler.peerFailed(TASK, "s", "origin returned HTTP 404", true);
+
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.TASK_FAILED);
+    assertThat(p1.last().getTaskFailed().getReason()).isEqualTo("origin returned HTTP 404");
+    assertThat(p1.completed).isTrue();
+    // the next attempt starts afresh with the seed peer
+    f.register("p2", f.host("h2"));
+    assertThat(f.triggered).containsExactly("seed/t", "seed/t");
+  }
+
+  // ---- size classes ----------------------------------------------------------------------
+
+  @Test
+  void anEmptyTaskIsAnsweredDirectly() {
+    f.register("p1", f.host("h1"));
+    f.finished("p1", 0, 0);
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    assertThat(p2.lastCase()).isEqualTo(ResponseCase.EMPTY_TASK);
+    assertThat(f.counter("dfly.scheduler.decisions", "outcome", "direct")).isEqualTo(1);
+  }
+
+  @Test
+  void aTinyTaskTravelsInTheAnswer() {
+    f.register("p1", f.host("h1"));
+    Piece piece = Piece.newBuilder().setNumber(0).setLength(5).setDigest("1a2b3c4d").build();
+    scheduler.pieceFinished(TASK, "p1", PieceFinished.newBuilder().setPiece(piece).build());
+    scheduler.peerFinished(TASK, "p1", PeerFinished.newBuilder().setContentLength(5).setPieceCount(1)
+        .setContent(ByteString.copyFromUtf8("hello")).build());
+
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    assertThat(p2.lastCase()).isEqualTo(ResponseCase.TINY_TASK);
+    assertThat(p2.last().getTinyTask().getContent().toStringUtf8()).isEqualTo("hello");
+    assertThat(p2.last().getTinyTask().getPiece()).isEqualTo(piece);
+  }
+
+  @Test
+  void aSinglePieceTaskGetsTheOneBestParentThatHasThePiece() {
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 0, 100);
+    f.finished("p1", SchedulerFixture.PIECE / 2, 1);
+    f.register("p2", f.host("h2")); // running, no piece yet
+    RecordingStream p3 = f.register("p3", f.host(Host.newBuilder().setId("h3")));
+
+    assertThat(p3.lastParents()).containsExactly("p1");
+  }
+
+  // ---- parents that leave or misbehave ----------------------------------------------------
 
   @Test
   void aParentThatLeavesIsReplacedOrTheChildGoesToTheOrigin() {
-    RecordingStream p1 = register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    RecordingStream p2 = register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
-    RecordingStream p3 = register("p3", host("h3", HostType.HOST_TYPE_NORMAL));
-    assertThat(p1.last().getResponseCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
     assertThat(p3.lastParents()).containsExactlyInAnyOrder("p1", "p2");
 
-    scheduler.streamEnded("t", "p2");
+    scheduler.streamEnded(TASK, "p2", p2);
     assertThat(p3.lastParents()).containsExactly("p1");
 
-    scheduler.streamEnded("t", "p1"); // the only source left before finishing
-    assertThat(p3.last().getResponseCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    scheduler.streamEnded(TASK, "p1", p1); // the only source left before finishing
+    assertThat(p3.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
   }
 
   @Test
-  void aCorruptParentIsBlockedForTheChild() {
-    register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    scheduler.backToSourceStarted("t", "p1");
-    register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
-    RecordingStream p3 = register("p3", host("h3", HostType.HOST_TYPE_NORMAL));
+  void aParentThatServesACorruptPieceIsBlockedForTheWholeTaskAndItsHostPenalised() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 5, 100);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    RecordingStream p4 = f.register("p4", f.host("h4"));
     assertThat(p3.lastParents()).contains("p2");
-    scheduler.pieceFailed("t", "p3", "p2", true);
+    assertThat(p4.lastParents()).contains("p2");
+
+    scheduler.pieceFailed(TASK, "p3", "p2", true);
     assertThat(p3.lastParents()).containsExactly("p1");
-    scheduler.tick();
+    assertThat(p4.lastParents()).as("blocked for every child of the task").doesNotContain("p2");
+    RecordingStream p5 = f.register("p5", f.host("h5"));
+    assertThat(p5.lastParents()).doesNotContain("p2");
+    assertThat(scheduler.host("h2").penalty(f.now)).isEqualTo(1);
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "corrupt")).isEqualTo(1);
+    assertThat(f.registry.find("dfly.scheduler.host.penalties").counter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void aParentWhosePiecesKeepFailingIsBlockedAfterTheLimit() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 5, 100);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    f.register("p4", f.host("h4"));
+    scheduler.pieceFailed(TASK, "p3", "p2", false);
+    scheduler.pieceFailed(TASK, "p4", "p2", false);
+    assertThat(p3.lastParents()).contains("p2");
+    scheduler.pieceFailed(TASK, "p3", "p2", false);
     assertThat(p3.lastParents()).doesNotContain("p2");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "failures")).isEqualTo(1);
+  }
+
+  @Test
+  void aParentFarSlowerThanTheChildrensOtherParentsIsBlocked() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 63, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 31, 100);
+    RecordingStream child = f.register("c", f.host("h3"));
+    assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    // The same child gets a piece from p1 in 100 ms and from p2 in 800 ms, again and again.
+    for (int n = 0; n < 24; n += 2) {
+      f.pieces("c", "p1", n, n, 100);
+      f.pieces("c", "p2", n + 1, n + 1, 800);
+    }
+    assertThat(child.lastParents()).containsExactly("p1");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "slow")).isEqualTo(1);
+  }
+
+  @Test
+  void aChildThatIsSlowWithEveryParentBlocksNone() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 63, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 31, 100);
+    RecordingStream slowChild = f.register("c", f.host("h3"));
+    // A rate-limited child: every piece costs it 2 s, whoever serves it.
+    for (int n = 0; n < 30; n += 2) {
+      f.pieces("c", "p1", n, n, 2000 + n);
+      f.pieces("c", "p2", n + 1, n + 1, 2000 - n);
+    }
+    assertThat(slowChild.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    assertThat(f.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+  }
+
+  @Test
+  void aParentWhoseCostsJumpFarAboveItsOwnHistoryIsBlocked() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 63, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 40, 100);
+    RecordingStream child = f.register("c", f.host("h3"));
+    int n = 0;
+    for (; n < 24; n += 2) {
+      f.pieces("c", "p1", n, n, 100 + n % 7);
+      f.pieces("c", "p2", n + 1, n + 1, 100 - n % 5);
+    }
+    assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    // p2's link degrades: its next pieces take ten times as long.
+    for (int i = 0; i < 3; i++, n += 2) {
+      f.pieces("c", "p1", n, n, 100);
+      f.pieces("c", "p2", n + 1, n + 1, 1000);
+    }
+    assertThat(child.lastParents()).containsExactly("p1");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "cost_jump")).isEqualTo(1);
+  }
+
+  @Test
+  void aHostBlockedAgainAndAgainGetsNoChildrenUntilItsPenaltyDecays() {
+    Host bad = f.host("bad");
+    Host good = f.host("good");
+    Host children = f.host("children");
+    for (int t = 0; t < 3; t++) {
+      String task = "task-" + t;
+      f.register(task, "good-" + t, good);
+      scheduler.backToSourceStarted(task, "good-" + t);
+      f.register(task, "bad-" + t, bad);
+      scheduler.backToSourceStarted(task, "bad-" + t);
+      f.register(task, "child-" + t, children);
+      scheduler.pieceFailed(task, "child-" + t, "bad-" + t, true);
+    }
+    assertThat(scheduler.host("bad").penalty(f.now)).isEqualTo(3);
+    assertThat(f.registry.find("dfly.scheduler.hosts.excluded").gauge().value()).isEqualTo(1);
+
+    // A new task: the penalised host fetches from the origin, but nobody is sent to it.
+    RecordingStream first = f.register("fresh", "bad-fresh", bad);
+    assertThat(first.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    scheduler.backToSourceStarted("fresh", "bad-fresh");
+    RecordingStream child = f.register("fresh", "child-fresh", children);
+    assertThat(child.lastCase()).as("the origin rather than the penalised host")
+        .isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    scheduler.backToSourceStarted("fresh", "child-fresh");
+
+    // Two half-lives later the penalty is 0.75: the host may serve again, at a lower score.
+    f.advanceSeconds(2 * f.config.badParents.hostPenaltyHalfLifeSeconds);
+    assertThat(scheduler.host("bad").penalty(f.now)).isEqualTo(0.75);
+    RecordingStream late = f.register("fresh", "late", f.host("late"));
+    assertThat(late.lastParents()).containsExactly("child-fresh", "bad-fresh");
+  }
+
+  // ---- garbage collection ----------------------------------------------------------------
+
+  @Test
+  void aHostThatStopsAnnouncingIsForgottenWithItsPeersAndTheirChildrenMoveOn() {
+    Host h1 = f.host("h1");
+    Host h2 = f.host("h2");
+    Host h3 = f.host("h3");
+    f.register("p1", h1);
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    f.register("p2", h2);
+    RecordingStream p3 = f.register("p3", h3);
+    assertThat(p3.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+
+    f.advanceSeconds(f.config.gc.hostTtlSeconds - 10);
+    scheduler.announceHost(h1, null);
+    scheduler.announceHost(h3, null);
+    f.pieces("p3", "p1", 0, 0, 100);
+    f.pieces("p2", "p1", 0, 0, 100);
+    f.advanceSeconds(20);
+    scheduler.tick();
+    assertThat(scheduler.host("h2")).isNull();
+    assertThat(p3.lastParents()).containsExactly("p1");
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aSilentPeerIsFailedAndAnUnusedFinishedPeerForgottenThenTheTask() {
+    Host h1 = f.host("h1");
+    Host h2 = f.host("h2");
+    f.register("p1", h1);
+    f.pieces("p1", "", 0, 3, 100);
+    f.finished("p1", 4 * SchedulerFixture.PIECE, 4);
+    RecordingStream p2 = f.register("p2", h2);
+    assertThat(p2.lastParents()).containsExactly("p1");
+
+    f.advanceSeconds(f.config.gc.peerIdleSeconds + 1);
+    scheduler.announceHost(h1, null);
+    scheduler.announceHost(h2, null);
+    scheduler.tick();
+    assertThat(p2.lastCase()).isEqualTo(ResponseCase.TASK_FAILED);
+    assertThat(p2.completed).isTrue();
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(1);
+
+    for (long waited = 0; waited < f.config.gc.finishedPeerTtlSeconds; waited += 60) {
+      f.advanceSeconds(60);
+      scheduler.announceHost(h1, null);
+      scheduler.tick();
+    }
+    assertThat(scheduler.stat(TASK)).isEmpty();
+    assertThat(scheduler.host("h1")).isNotNull();
   }
 
   @Test
   void aFinishedPeerStaysAParentAfterItsStreamCloses() {
-    register("p1", host("h1", HostType.HOST_TYPE_NORMAL));
-    scheduler.peerFinished("t", "p1", 100, 1);
-    scheduler.streamEnded("t", "p1");
-    RecordingStream p2 = register("p2", host("h2", HostType.HOST_TYPE_NORMAL));
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    f.pieces("p1", "", 0, 1, 100);
+    f.finished("p1", 2 * SchedulerFixture.PIECE, 2);
+    scheduler.streamEnded(TASK, "p1", p1);
+    RecordingStream p2 = f.register("p2", f.host("h2"));
     assertThat(p2.lastParents()).containsExactly("p1");
-    assertThat(scheduler.stat("t")).hasValueSatisfying(stat -> assertThat(stat.getState()).isEqualTo("SUCCEEDED"));
+    assertThat(scheduler.stat(TASK)).hasValueSatisfying(stat -> assertThat(stat.getState()).isEqualTo("SUCCEEDED"));
+  }
+
+  @Test
+  void aPeerRegisteringAgainReplacesItsOldSelfAndTheOldStreamEndingChangesNothing() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    Host h2 = f.host("h2");
+    RecordingStream old = f.register("p2", h2);
+    RecordingStream again = f.register("p2", h2);
+    scheduler.streamEnded(TASK, "p2", old);
+    assertThat(again.lastParents()).containsExactly("p1");
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(2);
+  }
+
+  @Test
+  void decisionsAreCountedAndTimed() {
+    f.register("p1", f.host("h1"));
+    f.register("p2", f.host("h2"));
+    assertThat(f.counter("dfly.scheduler.decisions", "outcome", "back_to_source")).isEqualTo(1);
+    assertThat(f.counter("dfly.scheduler.decisions", "outcome", "parents")).isEqualTo(1);
+    assertThat(f.registry.find("dfly.scheduler.decision.latency").timer().count()).isEqualTo(2);
+  }
+
+  @Test
+  void badSettingsAreRefusedWithAClearMessage() {
+    SchedulerConfig config = new SchedulerConfig();
+    config.evaluator.idc = -1;
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SchedulerFixture(config))
+        .hasMessage("evaluator weights must not be negative");
   }
 }

@@ -1,0 +1,231 @@
+package io.dfly.scheduler.scheduling;
+
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.resource.KnownHost;
+import io.dfly.scheduler.resource.Peer;
+import io.dfly.scheduler.resource.PeerState;
+import io.dfly.scheduler.resource.Task;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Picks a peer's parents within its task; runs on every decision, so it looks at a bounded
+ * sample (current parents, seed peers, and a few other peers at random) and allocates little.
+ *
+ * <p>A candidate must be another peer, on another host, that can serve (fetching or finished),
+ * is not blocked in the task, whose host is not out of upload slots or penalised past the
+ * limit, and that has pieces the child lacks or is fetching them. A descendant of the child
+ * (a peer that reaches it through parent links) qualifies only while it holds pieces the child
+ * lacks: those did not come through the child, so no piece travels in a circle, yet two peers
+ * that each fetched different pieces can serve each other. That two-way exchange is what lets
+ * a swarm's throughput grow with its size; a fetching descendant with nothing new is refused,
+ * so peers never wait on each other for pieces none of them has.
+ *
+ * <p>Candidates are scored on weighted factors (see {@link SchedulerConfig.Evaluator}); the best
+ * few are kept, current parents with a bonus so that only a clearly better newcomer replaces one.
+ */
+public final class ParentEvaluator {
+  private final SchedulerConfig.Evaluator weights;
+  private final int limit;
+  private final int sampleSize;
+  private final double penaltyLimit;
+
+  public ParentEvaluator(SchedulerConfig config) {
+    this.weights = config.evaluator;
+    this.limit = config.candidateParentLimit;
+    this.sampleSize = config.filterParentLimit;
+    this.penaltyLimit = config.badParents.hostPenaltyLimit;
+  }
+
+  public int limit() {
+    return limit;
+  }
+
+  /** A candidate that passed the filters, with what it offers the child. */
+  private static final class Candidate {
+    final Peer peer;
+    final int useful;
+    final boolean productive;
+    final boolean current;
+    double score;
+
+    Candidate(Peer peer, int useful, boolean productive, boolean current) {
+      this.peer = peer;
+      this.useful = useful;
+      this.productive = productive;
+      this.current = current;
+    }
+  }
+
+  /** The child's new parents, best first, at most {@link #limit()}; empty when none can serve it. */
+  public List<Peer> select(Task task, Peer child, long nowNanos) {
+    long mark = task.nextMark();
+    child.markCandidate(mark);
+    Descendants descendants = new Descendants(child, mark);
+    List<Candidate> candidates = new ArrayList<>();
+    for (Peer parent : child.parents()) {
+      consider(task, child, parent, true, descendants, mark, nowNanos, candidates);
+    }
+    for (Peer seed : task.seedPeers()) {
+      consider(task, child, seed, false, descendants, mark, nowNanos, candidates);
+    }
+    int peers = task.peerCount();
+    if (peers <= sampleSize + candidates.size() + 1) {
+      for (int i = 0; i < peers; i++) {
+        consider(task, child, task.peerAt(i), false, descendants, mark, nowNanos, candidates);
+      }
+    } else {
+      ThreadLocalRandom random = ThreadLocalRandom.current();
+      for (int i = 0; i < sampleSize; i++) {
+        consider(task, child, task.peerAt(random.nextInt(peers)), false, descendants, mark, nowNanos, candidates);
+      }
+    }
+    if (candidates.isEmpty()) {
+      return List.of();
+    }
+    int mostUseful = 0;
+    for (Candidate candidate : candidates) {
+      mostUseful = Math.max(mostUseful, candidate.useful);
+    }
+    for (Candidate candidate : candidates) {
+      candidate.score = score(child, candidate.peer, candidate.useful, mostUseful, nowNanos)
+          * (candidate.current ? 1 + weights.stickiness : 1);
+    }
+    candidates.sort((a, b) -> Double.compare(b.score, a.score));
+    List<Peer> chosen = new ArrayList<>(Math.min(limit, candidates.size()));
+    boolean anyProductive = false;
+    for (Candidate candidate : candidates) {
+      if (chosen.size() == limit) {
+        break;
+      }
+      chosen.add(candidate.peer);
+      anyProductive |= candidate.productive;
+    }
+    // Parents kept only because they are fetching must sit beside one that moves the child on.
+    return anyProductive ? chosen : List.of();
+  }
+
+  private void consider(Task task, Peer child, Peer parent, boolean current, Descendants descendants,
+      long mark, long nowNanos, List<Candidate> out) {
+    if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)) {
+      return;
+    }
+    int useful = parent.pieces().countMissingFrom(child.pieces());
+    boolean fetching = parent.state() == PeerState.RUNNING || parent.state() == PeerState.BACK_TO_SOURCE;
+    boolean productive = useful > 0 || fetching && !descendants.contains(parent);
+    // A current parent that is still fetching keeps its place rather than flapping in and out
+    // as pieces arrive; select() drops it if nothing productive stands beside it.
+    if (productive || current && fetching) {
+      out.add(new Candidate(parent, useful, productive, current));
+    }
+  }
+
+  /** The rules that do not depend on pieces. */
+  boolean passesFilters(Task task, Peer child, Peer parent, long nowNanos) {
+    KnownHost host = parent.host();
+    return parent != child
+        && host != child.host()
+        && !host.id().equals(child.host().id())
+        && parent.state().canServe()
+        && !task.isBlocked(parent.id())
+        && !host.isOverloaded()
+        && host.penalty(nowNanos) < penaltyLimit;
+  }
+
+  /** The weighted score of a candidate, before any bonus for being a current parent. */
+  double score(Peer child, Peer parent, int useful, int mostUseful, long nowNanos) {
+    KnownHost host = parent.host();
+    double score = weights.finishedPieces * (mostUseful == 0 ? 0 : useful / (double) mostUseful)
+        + weights.uploadSuccess * host.uploadSuccessRate()
+        + weights.freeUpload * host.freeUploadShare()
+        + weights.seedPeer * (!parent.isSeed() ? 0.5 : parent.state() == PeerState.SUCCEEDED ? 0 : 1)
+        + weights.idc * idcAffinity(child.host().host().getIdc(), host.host().getIdc())
+        + weights.location * locationAffinity(child.host().host().getLocation(), host.host().getLocation())
+        + weights.pieceCost * pieceCostScore(parent);
+    return score / (1 + host.penalty(nowNanos));
+  }
+
+  static double idcAffinity(String child, String parent) {
+    return !child.isEmpty() && child.equals(parent) ? 1 : 0;
+  }
+
+  /**
+   * Share of the leading elements of two "country|region|zone" locations that match: 1 for the
+   * same zone, 2/3 for the same region, 0 when the countries differ or a location is unknown.
+   */
+  static double locationAffinity(String child, String parent) {
+    if (child.isEmpty() || parent.isEmpty()) {
+      return 0;
+    }
+    int elements = Math.max(count(child, '|'), count(parent, '|')) + 1;
+    int matched = 0;
+    int start = 0;
+    while (true) {
+      int endChild = end(child, start);
+      int endParent = end(parent, start);
+      if (endChild != endParent || !child.regionMatches(start, parent, start, endChild - start)) {
+        break;
+      }
+      matched++;
+      if (endChild == child.length() || endParent == parent.length()) {
+        break;
+      }
+      start = endChild + 1;
+    }
+    return matched / (double) elements;
+  }
+
+  private static int end(String location, int start) {
+    if (start > location.length()) {
+      return -1;
+    }
+    int bar = location.indexOf('|', start);
+    return bar < 0 ? location.length() : bar;
+  }
+
+  private static int count(String text, char c) {
+    int n = 0;
+    for (int i = 0; i < text.length(); i++) {
+      if (text.charAt(i) == c) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** 1 for a parent as fast as its children's other parents or faster, less as it is slower; 1 untried. */
+  static double pieceCostScore(Peer parent) {
+    if (parent.servedRelativeCosts().size() == 0) {
+      return 1;
+    }
+    return Math.min(1, 1 / parent.servedRelativeCosts().mean());
+  }
+
+  /** The child's descendants, found through children links the first time they are asked about. */
+  private static final class Descendants {
+    private final Peer child;
+    private final long mark;
+    private boolean walked;
+
+    Descendants(Peer child, long mark) {
+      this.child = child;
+      this.mark = mark;
+    }
+
+    boolean contains(Peer peer) {
+      if (!walked) {
+        walked = true;
+        ArrayDeque<Peer> todo = new ArrayDeque<>(child.children());
+        while (!todo.isEmpty()) {
+          Peer next = todo.poll();
+          if (next.markDescendant(mark)) {
+            todo.addAll(next.children());
+          }
+        }
+      }
+      return peer.isDescendantMarked(mark);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package io.dfly.scheduler.scheduling;
+
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.resource.CostWindow;
+import io.dfly.scheduler.resource.Peer;
+
+/**
+ * Judges the cost of each piece a child reports from a parent. Raw costs say as much about the
+ * child (its link, its rate limit) as about the parent, so a piece's cost per byte is taken
+ * relative to what the same child pays its other parents, and a parent is judged on those
+ * ratios: against its own history (a jump far above it that lasts several pieces) and against
+ * the task (its children pay it several times what they pay their other parents).
+ */
+final class PieceCostJudge {
+  /** A sample is an outlier above the mean plus this many standard deviations of the history... */
+  private static final double SIGMAS = 3;
+  /** ...and at least this many times its mean, so a very steady history does not flag noise. */
+  private static final double MIN_JUMP = 2;
+  /** Pieces from another parent before what the child pays it is a fair yardstick. */
+  private static final int YARDSTICK_SAMPLES = 2;
+
+  private final int minSamples;
+  private final int streakLimit;
+  private final double slowFactor;
+
+  PieceCostJudge(SchedulerConfig.BadParents config) {
+    this.minSamples = config.costMinSamples;
+    this.streakLimit = config.costOutlierStreak;
+    this.slowFactor = config.slowFactor;
+  }
+
+  /**
+   * Records that {@code child} got a piece of {@code length} bytes from {@code parent} in
+   * {@code costNanos}; returns why the parent is now an outlier, or null.
+   */
+  Verdict record(Peer child, Peer parent, long costNanos, long length) {
+    if (costNanos <= 0 || length <= 0) {
+      return null;
+    }
+    double perByte = costNanos / (double) length;
+    child.costsFrom(parent).add(perByte);
+    double yardstick = child.meanCostExcept(parent, YARDSTICK_SAMPLES);
+    if (Double.isNaN(yardstick)) {
+      return null; // nobody else served this child yet: nothing to compare with
+    }
+    double relative = perByte / yardstick;
+    CostWindow served = parent.servedRelativeCosts();
+    boolean outlier = false;
+    if (served.size() >= minSamples) {
+      double mean = served.mean();
+      outlier = relative > Math.max(mean + SIGMAS * served.standardDeviation(), MIN_JUMP * mean);
+      parent.setCostOutlierStreak(outlier ? parent.costOutlierStreak() + 1 : 0);
+    }
+    if (!outlier) {
+      served.add(relative); // outliers stay out of the history they are judged against
+    }
+    if (parent.costOutlierStreak() >= streakLimit) {
+      return new Verdict("cost_jump", String.format("its last %d pieces cost far more than its history"
+          + " (the last %.1fx what its children pay others)", parent.costOutlierStreak(), relative));
+    }
+    if (served.size() >= minSamples && served.mean() >= slowFactor) {
+      return new Verdict("slow", String.format("its pieces cost %.1fx what its children pay their other parents",
+          served.mean()));
+    }
+    return null;
+  }
+
+  /** Why a parent is an outlier: a short kind for metrics and a sentence for the log. */
+  record Verdict(String kind, String reason) {}
+}

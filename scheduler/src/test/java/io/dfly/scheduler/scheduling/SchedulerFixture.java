@@ -1,0 +1,97 @@
+package io.dfly.scheduler.scheduling;
+
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostLoad;
+import io.dfly.api.common.v1.HostType;
+import io.dfly.api.common.v1.Piece;
+import io.dfly.api.scheduler.v1.PeerFinished;
+import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.metrics.SchedulerMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** A scheduler with a clock the test moves, a recording seed trigger, and helpers to play peers. */
+final class SchedulerFixture {
+  static final String TASK = "t";
+  static final Download DOWNLOAD = Download.newBuilder().setUrl("http://origin/f").build();
+  static final long PIECE = 4 << 20;
+
+  final SchedulerConfig config;
+  final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  final List<String> triggered = new ArrayList<>();
+  CompletableFuture<Void> triggerResult = CompletableFuture.completedFuture(null);
+  long now = TimeUnit.HOURS.toNanos(1);
+  final TaskScheduler scheduler;
+  private int hosts;
+
+  SchedulerFixture() {
+    this(new SchedulerConfig());
+  }
+
+  SchedulerFixture(SchedulerConfig config) {
+    this.config = config;
+    scheduler = new TaskScheduler(config, (seed, taskId, download) -> {
+      triggered.add(seed.getId() + "/" + taskId);
+      return triggerResult;
+    }, new SchedulerMetrics(registry), () -> now);
+  }
+
+  void advanceSeconds(long seconds) {
+    now += TimeUnit.SECONDS.toNanos(seconds);
+  }
+
+  Host host(String id) {
+    return host(Host.newBuilder().setId(id));
+  }
+
+  Host seedHost(String id) {
+    return host(Host.newBuilder().setId(id).setType(HostType.HOST_TYPE_SEED));
+  }
+
+  Host host(Host.Builder builder) {
+    hosts++;
+    Host host = builder.setIp("10.0." + hosts / 250 + "." + hosts % 250).setUploadLimit(200).build();
+    scheduler.announceHost(host, null);
+    return host;
+  }
+
+  void load(Host host, int uploadsInUse) {
+    scheduler.announceHost(host, HostLoad.newBuilder().setUploadSlotsInUse(uploadsInUse).build());
+  }
+
+  RecordingStream register(String peerId, Host host) {
+    return register(TASK, peerId, host);
+  }
+
+  RecordingStream register(String taskId, String peerId, Host host) {
+    RecordingStream stream = new RecordingStream();
+    scheduler.register(taskId, peerId, scheduler.host(host.getId()), DOWNLOAD, stream);
+    return stream;
+  }
+
+  /** The peer got pieces {@code first..last} from {@code parentId} (empty: the origin), each in {@code costMillis}. */
+  void pieces(String peerId, String parentId, int first, int last, long costMillis) {
+    for (int n = first; n <= last; n++) {
+      scheduler.pieceFinished(TASK, peerId, PieceFinished.newBuilder()
+          .setPiece(Piece.newBuilder().setNumber(n).setOffset(n * PIECE).setLength(PIECE))
+          .setParentId(parentId)
+          .setCostNanos(TimeUnit.MILLISECONDS.toNanos(costMillis))
+          .build());
+    }
+  }
+
+  void finished(String peerId, long contentLength, int pieceCount) {
+    scheduler.peerFinished(TASK, peerId, PeerFinished.newBuilder()
+        .setContentLength(contentLength).setPieceCount(pieceCount).build());
+  }
+
+  double counter(String name, String tag, String value) {
+    var counter = registry.find(name).tag(tag, value).counter();
+    return counter == null ? 0 : counter.count();
+  }
+}
