@@ -1,0 +1,196 @@
+package io.dfly.scheduler.scheduling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostLoad;
+import io.dfly.api.common.v1.HostType;
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.resource.Hosts;
+import io.dfly.scheduler.resource.KnownHost;
+import io.dfly.scheduler.resource.Peer;
+import io.dfly.scheduler.resource.PeerState;
+import io.dfly.scheduler.resource.Task;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The evaluator alone, on tasks built by hand: which candidates pass, and how they rank. */
+class ParentEvaluatorTest {
+  private static final long NOW = TimeUnit.HOURS.toNanos(1);
+
+  private final SchedulerConfig config = new SchedulerConfig();
+  private final Hosts hosts = new Hosts(TimeUnit.MINUTES.toNanos(10));
+  private final Task task = new Task("t");
+  private ParentEvaluator evaluator = new ParentEvaluator(config);
+
+  private KnownHost host(Host.Builder host) {
+    return hosts.announce(host.setIp("10.0.0.1").setUploadLimit(10).build(), null, NOW).host();
+  }
+
+  private Peer peer(String id, KnownHost host, PeerState state, int... pieces) {
+    Peer peer = new Peer(id, host, new RecordingStream(), NOW);
+    peer.setState(state);
+    for (int n : pieces) {
+      peer.pieces().add(n);
+    }
+    task.addPeer(peer);
+    return peer;
+  }
+
+  private Peer peer(String id, PeerState state, int... pieces) {
+    return peer(id, host(Host.newBuilder().setId("host-" + id)), state, pieces);
+  }
+
+  private List<String> select(Peer child) {
+    return evaluator.select(task, child, NOW).stream().map(Peer::id).toList();
+  }
+
+  @Test
+  void onlyPeersThatCanServeTheChildAreCandidates() {
+    KnownHost childHost = host(Host.newBuilder().setId("child-host"));
+    Peer child = peer("child", childHost, PeerState.PENDING);
+    peer("same-host", childHost, PeerState.SUCCEEDED, 0, 1, 2);
+    peer("waiting", PeerState.PENDING);
+    peer("failed", PeerState.FAILED, 0, 1);
+    peer("blocked", PeerState.SUCCEEDED, 0, 1, 2);
+    task.block("blocked", "corrupt piece");
+    Peer busy = peer("busy", PeerState.SUCCEEDED, 0, 1, 2);
+    hosts.announce(busy.host().host(), HostLoad.newBuilder().setUploadSlotsInUse(10).build(), NOW);
+    Peer penalised = peer("penalised", PeerState.SUCCEEDED, 0, 1, 2);
+    for (int i = 0; i < 3; i++) {
+      penalised.host().penalise(NOW);
+    }
+    peer("good", PeerState.SUCCEEDED, 0, 1, 2);
+
+    assertThat(select(child)).containsExactly("good");
+  }
+
+  @Test
+  void aDescendantServesOnlyPiecesTheChildLacks() {
+    Peer seed = peer("seed", host(Host.newBuilder().setId("seed-host").setType(HostType.HOST_TYPE_SEED)),
+        PeerState.BACK_TO_SOURCE, 0, 1, 2, 3);
+    Peer child = peer("child", PeerState.RUNNING, 0, 1);
+    Peer grandchild = peer("grandchild", PeerState.RUNNING, 0);
+    child.setParents(List.of(seed));
+    grandchild.setParents(List.of(child, seed));
+
+    // The grandchild is fetching, but everything it has came from (or with) the child.
+    assertThat(select(child)).containsExactly("seed");
+    // It fetched piece 2 from the seed: the child may take that from it.
+    grandchild.pieces().add(2);
+    assertThat(select(child)).containsExactlyInAnyOrder("seed", "grandchild");
+  }
+
+  @Test
+  void aFetchingPeerThatIsNoDescendantIsACandidateBeforeItHasAnyPiece() {
+    Peer child = peer("child", PeerState.PENDING);
+    peer("origin-fetcher", PeerState.BACK_TO_SOURCE);
+    assertThat(select(child)).containsExactly("origin-fetcher");
+  }
+
+  @Test
+  void parentsThatAreOnlyFetchingAreDroppedWhenNothingBesideThemMovesTheChildOn() {
+    Peer a = peer("a", PeerState.RUNNING);
+    Peer b = peer("b", PeerState.RUNNING);
+    // Each has the other as its only parent and neither has a piece: they would wait forever.
+    a.setParents(List.of(b));
+    b.setParents(List.of(a));
+    assertThat(select(a)).isEmpty();
+  }
+
+  @Test
+  void moreUsefulPiecesRankHigherThenTheBestFewAreKept() {
+    Peer child = peer("child", PeerState.RUNNING, 0, 1);
+    peer("has-nothing-new", PeerState.RUNNING, 0, 1);
+    peer("two-new", PeerState.RUNNING, 0, 1, 2, 3);
+    peer("six-new", PeerState.RUNNING, 2, 3, 4, 5, 6, 7);
+    peer("four-new", PeerState.RUNNING, 2, 3, 4, 5);
+    peer("one-new", PeerState.RUNNING, 9);
+    assertThat(select(child)).containsExactly("six-new", "four-new", "two-new", "one-new");
+  }
+
+  @Test
+  void sameIdcAndNearerLocationWinAmongEqualPeers() {
+    KnownHost childHost = host(Host.newBuilder().setId("child-host").setIdc("dc1").setLocation("cn|east|a"));
+    Peer child = peer("child", childHost, PeerState.PENDING);
+    peer("far", host(Host.newBuilder().setId("far").setIdc("dc9").setLocation("us|west|a")), PeerState.SUCCEEDED, 0);
+    peer("region", host(Host.newBuilder().setId("region").setIdc("dc2").setLocation("cn|east|b")), PeerState.SUCCEEDED, 0);
+    peer("zone", host(Host.newBuilder().setId("zone").setIdc("dc3").setLocation("cn|east|a")), PeerState.SUCCEEDED, 0);
+    peer("idc", host(Host.newBuilder().setId("idc").setIdc("dc1").setLocation("cn|west|a")), PeerState.SUCCEEDED, 0);
+    evaluator = new ParentEvaluator(limit(3));
+    assertThat(select(child)).containsExactly("idc", "zone", "region");
+  }
+
+  @Test
+  void locationAffinityCountsMatchingLeadingElements() {
+    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "cn|east|a")).isEqualTo(1);
+    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "cn|east|b")).isEqualTo(2 / 3.0);
+    assertThat(ParentEvaluator.locationAffinity("cn|east", "cn|east|b")).isEqualTo(2 / 3.0);
+    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "us|east|a")).isZero();
+    assertThat(ParentEvaluator.locationAffinity("cnx|east", "cn|east")).isZero();
+    assertThat(ParentEvaluator.locationAffinity("", "cn")).isZero();
+  }
+
+  @Test
+  void aFetchingSeedPeerIsPreferredAndAFinishedOneSpared() {
+    Peer child = peer("child", PeerState.PENDING);
+    peer("seed-fetching", host(Host.newBuilder().setId("s1").setType(HostType.HOST_TYPE_SEED)),
+        PeerState.BACK_TO_SOURCE, 0, 1);
+    peer("normal", PeerState.RUNNING, 0, 1);
+    peer("seed-done", host(Host.newBuilder().setId("s2").setType(HostType.HOST_TYPE_SEED)),
+        PeerState.SUCCEEDED, 0, 1);
+    evaluator = new ParentEvaluator(limit(3));
+    assertThat(select(child)).containsExactly("seed-fetching", "normal", "seed-done");
+  }
+
+  @Test
+  void hostsThatFailUploadsOrHaveFewFreeSlotsRankLower() {
+    Peer child = peer("child", PeerState.PENDING);
+    Peer failing = peer("failing", PeerState.SUCCEEDED, 0);
+    for (int i = 0; i < 4; i++) {
+      failing.host().countUpload(false);
+    }
+    Peer busy = peer("busy", PeerState.SUCCEEDED, 0);
+    hosts.announce(busy.host().host(), HostLoad.newBuilder().setUploadSlotsInUse(6).build(), NOW);
+    peer("fine", PeerState.SUCCEEDED, 0);
+    evaluator = new ParentEvaluator(limit(3));
+    assertThat(select(child)).containsExactly("fine", "busy", "failing");
+  }
+
+  @Test
+  void aCurrentParentKeepsItsPlaceUnlessANewcomerIsClearlyBetter() {
+    Peer child = peer("child", PeerState.RUNNING);
+    Peer current = peer("current", PeerState.RUNNING, 0, 1, 2, 3, 4, 5, 6, 7, 8);
+    child.setParents(List.of(current));
+    peer("slightly-better", PeerState.RUNNING, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    evaluator = new ParentEvaluator(limit(1));
+    assertThat(select(child)).containsExactly("current");
+
+    peer("much-better", host(Host.newBuilder().setId("mb").setType(HostType.HOST_TYPE_SEED)),
+        PeerState.BACK_TO_SOURCE, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    current.host().penalise(NOW);
+    assertThat(select(child)).containsExactly("much-better");
+  }
+
+  @Test
+  void inALargeSwarmOnlyASampleIsLookedAtButSeedPeersAndCurrentParentsAlways() {
+    Peer seed = peer("seed", host(Host.newBuilder().setId("seed-host").setType(HostType.HOST_TYPE_SEED)),
+        PeerState.BACK_TO_SOURCE, 0);
+    Peer child = peer("child", PeerState.RUNNING);
+    Peer current = peer("current", PeerState.RUNNING, 1);
+    child.setParents(List.of(current));
+    for (int i = 0; i < 2000; i++) {
+      peer("waiting-" + i, PeerState.PENDING); // cannot serve
+    }
+    for (int attempt = 0; attempt < 20; attempt++) {
+      assertThat(select(child)).containsExactlyInAnyOrder("seed", "current");
+    }
+    assertThat(seed.children()).isEmpty(); // select() decides, it does not change the graph
+  }
+
+  private SchedulerConfig limit(int parents) {
+    config.candidateParentLimit = parents;
+    return config;
+  }
+}
