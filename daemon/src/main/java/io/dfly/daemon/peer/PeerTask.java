@@ -1,5 +1,6 @@
 package io.dfly.daemon.peer;
 
+import com.google.protobuf.ByteString;
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostType;
@@ -16,8 +17,11 @@ import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.piece.PieceMath;
 import io.dfly.daemon.storage.GarbageCollector;
+import io.dfly.daemon.storage.StoreWriteException;
 import io.dfly.daemon.storage.TaskStore;
 import io.grpc.stub.StreamObserver;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -45,6 +49,8 @@ public final class PeerTask {
   private static final int SOLE_SEED_CHILD_SHARE = 4;
   /** Missing pieces fetched strictly in order before rarest-first takes over. */
   private static final int IN_ORDER_WINDOW = 4;
+  /** Content up to this size is sent to the scheduler when finished, so it can answer later peers with it. */
+  private static final int TINY_CONTENT = 128;
 
   private final TaskManager manager;
   private final Download download;
@@ -239,7 +245,36 @@ public final class PeerTask {
         closeScheduler();
         fail(response.getTaskFailed().getReason(), false);
       }
+      case EMPTY_TASK -> takeWhole(ByteString.EMPTY, null);
+      case TINY_TASK -> takeWhole(response.getTinyTask().getContent(), response.getTinyTask().getPiece());
       case RESPONSE_NOT_SET -> log.warn("task {}: empty answer from the scheduler", taskId);
+    }
+  }
+
+  /**
+   * The scheduler sent the whole task, empty or tiny enough to travel in its answer: it goes into
+   * the store as the only piece, checked against the digest its first peer recorded.
+   */
+  private void takeWhole(ByteString content, Piece piece) {
+    if (origin != null || finished) {
+      return;
+    }
+    long pieceLength = store.pieceLength() > 0 ? store.pieceLength()
+        : download.getPieceLength() > 0 ? download.getPieceLength() : PieceMath.pieceLength(content.size());
+    store.setLayout(content.size(), pieceLength);
+    if (piece == null || store.isFinished(0)) {
+      return;
+    }
+    try {
+      Piece written = store.readPiece(Channels.newChannel(content.newInput()), 0, 0, content.size(), true);
+      if (!written.getDigest().equals(piece.getDigest())) {
+        startBackToSource("the content the scheduler sent does not match its digest");
+        return;
+      }
+      store.markFinished(written);
+      store.traffic().addFromPeer(content.size());
+    } catch (java.io.IOException e) {
+      fail(e.getMessage(), false, e instanceof StoreWriteException);
     }
   }
 
@@ -573,8 +608,15 @@ public final class PeerTask {
     int count = store.pieceCount();
     if (count >= 0 && store.finishedCount() >= count) {
       store.markComplete();
-      send(request().setPeerFinished(PeerFinished.newBuilder()
-          .setContentLength(store.contentLength()).setPieceCount(count)));
+      long size = store.contentLength();
+      PeerFinished.Builder done = PeerFinished.newBuilder().setContentLength(size).setPieceCount(count);
+      if (size > 0 && size <= TINY_CONTENT) {
+        byte[] content = Files.readAllBytes(store.dataPath());
+        if (content.length >= size) {
+          done.setContent(ByteString.copyFrom(content, 0, (int) size));
+        }
+      }
+      send(request().setPeerFinished(done));
       closeScheduler();
       finish();
       log.info("task {} finished: {} bytes in {} pieces, traffic {}", taskId, store.contentLength(),
