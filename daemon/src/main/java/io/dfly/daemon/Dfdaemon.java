@@ -88,7 +88,7 @@ public final class Dfdaemon implements AutoCloseable {
 
   private static ProxyServer startProxy(DaemonConfig config, TaskManager tasks) {
     try {
-      return ProxyServer.start(config.proxy, tasks, Path.of(config.dataDir));
+      return ProxyServer.start(config.proxy, config.source.tls, tasks, Path.of(config.dataDir));
     } catch (IOException e) {
       log.error("{}; running without the proxy", e.getMessage());
       return null;

@@ -37,6 +37,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
@@ -131,7 +132,7 @@ final class HttpsInterceptor {
     Path keyTmp = dir.resolve("ca.key.tmp");
     Files.deleteIfExists(keyTmp);
     Files.createFile(keyTmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    writePem(keyTmp, keys.getPrivate());
+    writePem(keyTmp, new JcaPKCS8Generator(keys.getPrivate(), null)); // PKCS#8: what openssl and Go read too
     Path certTmp = dir.resolve("ca.crt.tmp");
     writePem(certTmp, sign(builder, keys.getPrivate()));
     Files.move(keyTmp, key, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,12 +36,20 @@ final class Passthrough implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Passthrough.class);
   private static final int CHUNK = 64 << 10;
 
-  private final HttpClient client = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .followRedirects(HttpClient.Redirect.NEVER) // the client follows them, maybe back through us
-      .connectTimeout(Duration.ofSeconds(10))
-      .executor(Executors.newVirtualThreadPerTaskExecutor())
-      .build();
+  private final HttpClient client;
+
+  /** {@code tls}: trust for https origins beyond the system's CAs; null for the system's alone. */
+  Passthrough(SSLContext tls) {
+    HttpClient.Builder builder = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .followRedirects(HttpClient.Redirect.NEVER) // the client follows them, maybe back through us
+        .connectTimeout(Duration.ofSeconds(10))
+        .executor(Executors.newVirtualThreadPerTaskExecutor());
+    if (tls != null) {
+      builder.sslContext(tls);
+    }
+    client = builder.build();
+  }
 
   void forward(ProxiedRequest request, ChannelWriter out) throws IOException, InterruptedException {
     HttpRequest.Builder upstream = HttpRequest.newBuilder(URI.create(request.url()))

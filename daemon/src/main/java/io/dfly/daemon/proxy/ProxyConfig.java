@@ -52,7 +52,7 @@ public class ProxyConfig {
   /** Decrypting CONNECT tunnels so that blobs from https registries go through P2P too. */
   public static class HttpsInterception {
     public boolean enabled;
-    /** Hosts (regular expressions) whose tunnels are decrypted; the others stay opaque. */
+    /** Hosts (regular expressions over {@code host} or {@code host:port}) whose tunnels are decrypted; the others stay opaque. */
     public List<String> hosts = new ArrayList<>(List.of(".*"));
     /**
      * CA certificate and key (PEM files) that sign the per-host certificates; empty: dfdaemon

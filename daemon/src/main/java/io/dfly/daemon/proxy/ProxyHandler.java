@@ -171,7 +171,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     Channel client = ctx.channel();
-    if (server.rules().intercepts(host) && server.interception() != null) {
+    if (server.interception() != null && server.rules().intercepts(host, port)) {
       established(client).addListener((ChannelFutureListener) sent -> {
         ChannelPipeline pipeline = client.pipeline();
         removeHttp(pipeline);

@@ -92,9 +92,11 @@ final class ProxyRules {
     return allowedHosts.stream().anyMatch(p -> p.matcher(host).matches() || p.matcher(authority).matches());
   }
 
-  /** True when the tunnel to {@code host} is to be decrypted and its requests served by the proxy. */
-  boolean intercepts(String host) {
-    return intercept && interceptedHosts.stream().anyMatch(p -> p.matcher(host).matches());
+  /** True when the tunnel to {@code host:port} is to be decrypted and its requests served by the proxy. */
+  boolean intercepts(String host, int port) {
+    String authority = host + ":" + port;
+    return intercept && interceptedHosts.stream()
+        .anyMatch(p -> p.matcher(host).matches() || p.matcher(authority).matches());
   }
 
   List<String> filteredQueryParams() {

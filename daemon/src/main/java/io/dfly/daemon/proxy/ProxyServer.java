@@ -1,6 +1,8 @@
 package io.dfly.daemon.proxy;
 
 import io.dfly.daemon.peer.TaskManager;
+import io.dfly.source.SourceOptions;
+import io.dfly.source.http.HttpSourceClient;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -34,13 +36,14 @@ public final class ProxyServer implements AutoCloseable {
 
   private final ProxyRules rules;
   private final P2pResponder p2p;
-  private final Passthrough passthrough = new Passthrough();
+  private final Passthrough passthrough;
   private final HttpsInterceptor interception;
   private final EventLoopGroup group = new NioEventLoopGroup(2,
       Thread.ofPlatform().daemon().name("proxy-io-", 0).factory());
   private final Channel channel;
 
-  private ProxyServer(ProxyConfig config, TaskManager tasks, Path dataDir) throws IOException {
+  private ProxyServer(ProxyConfig config, SourceOptions.Tls upstreamTls, TaskManager tasks, Path dataDir)
+      throws IOException {
     InetAddress listen = InetAddress.getByName(config.listen);
     if (!listen.isLoopbackAddress() && config.basicAuth == null) {
       throw new IllegalArgumentException("proxy.listen " + config.listen + " is reachable from other hosts: "
@@ -48,6 +51,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     rules = new ProxyRules(config);
     p2p = new P2pResponder(tasks, rules);
+    passthrough = new Passthrough(upstreamTls.caCerts.isEmpty() ? null : HttpSourceClient.sslContext(upstreamTls.caCerts));
     interception = config.httpsInterception.enabled
         ? HttpsInterceptor.load(config.httpsInterception, dataDir.resolve("proxy-ca")) : null;
     try {
@@ -72,9 +76,13 @@ public final class ProxyServer implements AutoCloseable {
         config.registryMirror.url, interception == null ? "" : ", https interception, CA " + interception.caCertificate());
   }
 
-  /** Starts the proxy; fails with a clear message on a bad configuration or a port in use. */
-  public static ProxyServer start(ProxyConfig config, TaskManager tasks, Path dataDir) throws IOException {
-    return new ProxyServer(config, tasks, dataDir);
+  /**
+   * Starts the proxy; fails with a clear message on a bad configuration or a port in use.
+   * {@code upstreamTls} is what origins are trusted by (dfdaemon's {@code source.tls}).
+   */
+  public static ProxyServer start(ProxyConfig config, SourceOptions.Tls upstreamTls, TaskManager tasks, Path dataDir)
+      throws IOException {
+    return new ProxyServer(config, upstreamTls, tasks, dataDir);
   }
 
   void addHttpHandlers(ChannelPipeline pipeline, String interceptedAuthority) {

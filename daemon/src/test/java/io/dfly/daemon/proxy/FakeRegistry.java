@@ -2,6 +2,9 @@ package io.dfly.daemon.proxy;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -26,6 +29,7 @@ final class FakeRegistry implements AutoCloseable {
   static final int HELD_BACK_AFTER = 1 << 20;
 
   private final HttpServer server;
+  private final String scheme;
   private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
   final AtomicLong blobBytesServed = new AtomicLong();
   final List<String> blobAuthorizations = new CopyOnWriteArrayList<>();
@@ -34,7 +38,19 @@ final class FakeRegistry implements AutoCloseable {
   private volatile String heldBackPath = "";
 
   FakeRegistry() throws IOException {
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    this(null);
+  }
+
+  /** With {@code tls}, an https registry. */
+  FakeRegistry(SSLContext tls) throws IOException {
+    if (tls == null) {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    } else {
+      HttpsServer https = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+      https.setHttpsConfigurator(new HttpsConfigurator(tls));
+      server = https;
+    }
+    scheme = tls == null ? "http" : "https";
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server.createContext("/", this::handle);
     server.start();
@@ -45,7 +61,7 @@ final class FakeRegistry implements AutoCloseable {
   }
 
   String url() {
-    return "http://" + authority();
+    return scheme + "://" + authority();
   }
 
   /** Adds a blob under its true digest and returns the blob path. */

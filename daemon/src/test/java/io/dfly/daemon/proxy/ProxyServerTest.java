@@ -40,6 +40,7 @@ class ProxyServerTest {
   static Path dir;
 
   static FakeRegistry registry;
+  static FakeRegistry httpsRegistry;
   static SchedulerServer scheduler;
   static Dfdaemon daemon;
   static int proxyPort;
@@ -49,6 +50,8 @@ class ProxyServerTest {
   @BeforeAll
   static void start() throws Exception {
     registry = new FakeRegistry();
+    Path originCa = dir.resolve("origin-ca.pem");
+    httpsRegistry = new FakeRegistry(TestTls.serverFor127(originCa));
     SchedulerConfig schedulerConfig = new SchedulerConfig();
     schedulerConfig.listen = "127.0.0.1:" + freePort();
     scheduler = new SchedulerServer(schedulerConfig);
@@ -59,6 +62,9 @@ class ProxyServerTest {
     config.uploadPort = freePort();
     config.proxy.port = proxyPort = freePort();
     config.proxy.registryMirror.url = registry.url();
+    config.source.tls.caCerts = List.of(originCa.toString());
+    config.proxy.httpsInterception.enabled = true;
+    config.proxy.httpsInterception.hosts = List.of(java.util.regex.Pattern.quote(httpsRegistry.authority()));
     daemon = new Dfdaemon(config);
     viaProxy = HttpClient.newBuilder().proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", proxyPort))).build();
   }
@@ -72,6 +78,7 @@ class ProxyServerTest {
       scheduler.close();
     }
     registry.close();
+    httpsRegistry.close();
   }
 
   static int freePort() throws IOException {
@@ -224,6 +231,27 @@ class ProxyServerTest {
   }
 
   @Test
+  void interceptedTunnelsServeHttpsBlobsThroughP2p() throws Exception {
+    HttpClient client = HttpClient.newBuilder()
+        .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", proxyPort)))
+        .sslContext(TestTls.trusting(dir.resolve("daemon").resolve("proxy-ca").resolve("ca.crt")))
+        .build();
+    byte[] blob = randomBytes(3 << 20, 7);
+    String path = httpsRegistry.addBlob("lib/secure", blob);
+    for (int pull = 1; pull <= 2; pull++) {
+      HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(URI.create(httpsRegistry.url() + path))
+          .header("Authorization", AUTH).build(), HttpResponse.BodyHandlers.ofByteArray());
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(response.body()).isEqualTo(blob);
+    }
+    assertThat(httpsRegistry.blobBytesServed.get()).as("https registry bytes for two pulls (and a one-byte probe)")
+        .isBetween((long) blob.length, blob.length + 1L);
+    HttpResponse<String> manifest = client.send(HttpRequest.newBuilder(URI.create(httpsRegistry.url()
+        + "/v2/lib/secure/manifests/v1")).header("Authorization", AUTH).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(manifest.body()).isEqualTo("{\"schemaVersion\":2}");
+  }
+
+  @Test
   void connectTunnelsBytesBothWays() throws Exception {
     try (Socket socket = new Socket("127.0.0.1", proxyPort)) {
       String reply = connect(socket, registry.authority(), null);
@@ -244,7 +272,7 @@ class ProxyServerTest {
     config.basicAuth.username = "puller";
     config.basicAuth.password = "s3cret";
     config.allowedHosts = List.of("127\\.0\\.0\\.1:" + registry.authority().split(":")[1]);
-    try (ProxyServer guarded = ProxyServer.start(config, null, dir.resolve("guarded"))) {
+    try (ProxyServer guarded = ProxyServer.start(config, new io.dfly.source.SourceOptions.Tls(), null, dir.resolve("guarded"))) {
       String credentials = "Basic " + Base64.getEncoder().encodeToString("puller:s3cret".getBytes(StandardCharsets.UTF_8));
       try (Socket socket = new Socket("127.0.0.1", guarded.port())) {
         assertThat(connect(socket, registry.authority(), null)).startsWith("HTTP/1.1 407")
@@ -272,7 +300,7 @@ class ProxyServerTest {
     ProxyConfig config = new ProxyConfig();
     config.listen = "0.0.0.0";
     config.port = 0;
-    assertThatThrownBy(() -> ProxyServer.start(config, null, dir.resolve("open")))
+    assertThatThrownBy(() -> ProxyServer.start(config, new io.dfly.source.SourceOptions.Tls(), null, dir.resolve("open")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("proxy.basic-auth");
   }
 

@@ -176,7 +176,7 @@ public final class HttpSourceClient implements SourceClient {
   }
 
   /** The system's trusted CAs plus the certificates in the given PEM files. */
-  static SSLContext sslContext(Iterable<String> pemFiles) {
+  public static SSLContext sslContext(Iterable<String> pemFiles) {
     try {
       KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
       trusted.load(null, null);
