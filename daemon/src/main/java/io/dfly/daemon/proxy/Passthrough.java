@@ -69,7 +69,7 @@ final class Passthrough implements AutoCloseable {
       answer = client.send(upstream.build(), BodyHandlers.ofInputStream());
     } catch (IOException e) {
       log.info("{} {}: origin unreachable: {}", request.method(), request.url(), e.toString());
-      out.write(error(HttpResponseStatus.BAD_GATEWAY, "dfdaemon proxy: cannot reach " + URI.create(request.url()).getAuthority()
+      out.write(status(HttpResponseStatus.BAD_GATEWAY, "dfdaemon proxy: cannot reach " + URI.create(request.url()).getAuthority()
           + ": " + e.getMessage(), request.keepAlive()));
       out.finish();
       return;
@@ -104,7 +104,8 @@ final class Passthrough implements AutoCloseable {
     }
   }
 
-  static FullHttpResponse error(HttpResponseStatus status, String message, boolean keepAlive) {
+  /** A short plain-text answer of the proxy's own. */
+  static FullHttpResponse status(HttpResponseStatus status, String message, boolean keepAlive) {
     FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
         Unpooled.copiedBuffer(message + "\n", StandardCharsets.UTF_8));
     response.headers()

@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(ProxyHandler.class);
+  static final String HEALTH_PATH = "/healthy";
 
   private final ProxyServer server;
   /** host:port of the decrypted tunnel this connection carries; null for a plain connection. */
@@ -75,12 +76,16 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
   private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
     boolean keepAlive = HttpUtil.isKeepAlive(request);
     if (request.decoderResult().isFailure()) {
-      respond(ctx, Passthrough.error(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: malformed request", false));
+      respond(ctx, Passthrough.status(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: malformed request", false));
+      return;
+    }
+    if (interceptedAuthority == null && request.uri().equals(HEALTH_PATH)) {
+      respond(ctx, Passthrough.status(HttpResponseStatus.OK, "ok", keepAlive)); // health checks, nydusd's ping_url
       return;
     }
     ProxyRules rules = server.rules();
     if (interceptedAuthority == null && !rules.authorized(request.headers().get(HttpHeaderNames.PROXY_AUTHORIZATION))) {
-      FullHttpResponse denied = Passthrough.error(HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED,
+      FullHttpResponse denied = Passthrough.status(HttpResponseStatus.PROXY_AUTHENTICATION_REQUIRED,
           "dfdaemon proxy: credentials required", keepAlive);
       denied.headers().set(HttpHeaderNames.PROXY_AUTHENTICATE, "Basic realm=\"dfdaemon\"");
       respond(ctx, denied);
@@ -99,12 +104,12 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         throw new IllegalArgumentException("no host in " + url);
       }
     } catch (IllegalArgumentException e) {
-      respond(ctx, Passthrough.error(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: " + e.getMessage(), keepAlive));
+      respond(ctx, Passthrough.status(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: " + e.getMessage(), keepAlive));
       return;
     }
     int port = target.getPort() > 0 ? target.getPort() : "https".equals(target.getScheme()) ? 443 : 80;
     if (!rules.allowed(target.getHost(), port)) {
-      respond(ctx, Passthrough.error(HttpResponseStatus.FORBIDDEN, "dfdaemon proxy: " + target.getHost() + ":" + port
+      respond(ctx, Passthrough.status(HttpResponseStatus.FORBIDDEN, "dfdaemon proxy: " + target.getHost() + ":" + port
           + " is not in proxy.allowed-hosts", keepAlive));
       return;
     }
@@ -159,14 +164,14 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
         throw new IllegalArgumentException();
       }
     } catch (IllegalArgumentException e) {
-      respond(ctx, Passthrough.error(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: CONNECT needs host:port, not '"
+      respond(ctx, Passthrough.status(HttpResponseStatus.BAD_REQUEST, "dfdaemon proxy: CONNECT needs host:port, not '"
           + authority + "'", false));
       return;
     }
     String host = parsed.getHost();
     int port = parsed.getPort();
     if (!server.rules().allowed(host, port)) {
-      respond(ctx, Passthrough.error(HttpResponseStatus.FORBIDDEN, "dfdaemon proxy: " + host + ":" + port
+      respond(ctx, Passthrough.status(HttpResponseStatus.FORBIDDEN, "dfdaemon proxy: " + host + ":" + port
           + " is not in proxy.allowed-hosts", false));
       return;
     }
@@ -183,7 +188,7 @@ final class ProxyHandler extends ChannelInboundHandlerAdapter {
     }
     Tunnel.connect(client, host, port).addListener((ChannelFutureListener) connected -> {
       if (!connected.isSuccess()) {
-        respond(ctx, Passthrough.error(HttpResponseStatus.BAD_GATEWAY, "dfdaemon proxy: cannot reach " + host + ":"
+        respond(ctx, Passthrough.status(HttpResponseStatus.BAD_GATEWAY, "dfdaemon proxy: cannot reach " + host + ":"
             + port + ": " + connected.cause().getMessage(), false));
         return;
       }

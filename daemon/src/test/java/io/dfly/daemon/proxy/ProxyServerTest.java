@@ -224,6 +224,9 @@ class ProxyServerTest {
     assertThat(file.body()).isEqualTo("file /files/a.txt");
     assertThat(registry.requests.subList(requestsBefore, registry.requests.size())).containsExactly("GET /files/a.txt?x=1");
 
+    HttpResponse<byte[]> health = mirrorGet("/healthy");
+    assertThat(health.statusCode()).isEqualTo(200);
+
     HttpResponse<String> head = viaProxy.send(HttpRequest.newBuilder(URI.create(registry.url() + "/files/b.txt"))
         .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(head.statusCode()).isEqualTo(200);
