@@ -125,6 +125,10 @@ public final class TaskScheduler {
       StreamObserver<AnnouncePeerResponse> stream) {
     Task task = tasks.computeIfAbsent(taskId, Task::new);
     synchronized (task) {
+      if (tasks.get(taskId) != task) { // emptied and dropped by tick() meanwhile
+        register(taskId, peerId, host, download, stream);
+        return;
+      }
       if (task.download() == null) {
         task.setDownload(download);
       }
@@ -256,9 +260,17 @@ public final class TaskScheduler {
       forgetHosts(silent, "forgotten: no announcement for " + config.gc.hostTtlSeconds + " s");
     }
     for (Task task : tasks.values()) {
+      List<Peer> peers;
       synchronized (task) {
         collectPeers(task, now);
-        for (Peer peer : List.copyOf(task.peers())) {
+        peers = List.copyOf(task.peers());
+      }
+      // One decision per lock, so that registrations and reports of a large task get in between.
+      for (Peer peer : peers) {
+        synchronized (task) {
+          if (task.peer(peer.id()) != peer) {
+            continue;
+          }
           if (peer.state() == PeerState.PENDING || peer.state() == PeerState.RUNNING) {
             schedule(task, peer);
           }
@@ -269,6 +281,8 @@ public final class TaskScheduler {
             }
           }
         }
+      }
+      synchronized (task) {
         if (task.peers().isEmpty()) {
           tasks.remove(task.id(), task);
         }
