@@ -67,7 +67,9 @@ public final class Dfdaemon implements AutoCloseable {
     uploadRate = new RateLimiter(config.uploadRate.isBlank() ? 0 : ByteSize.parse(config.uploadRate));
     uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit);
     announceUntilAccepted();
-    announcer.scheduleWithFixedDelay(() -> scheduler.announceHost(tasks::announceFinishedTasks),
+    // Set after the first announce: restoreTasks() below announces every finished task once.
+    scheduler.onTasksMoved(tasks::announceFinishedTasks);
+    announcer.scheduleWithFixedDelay(scheduler::announceHost,
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))

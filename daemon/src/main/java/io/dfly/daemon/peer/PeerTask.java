@@ -16,6 +16,7 @@ import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.piece.PieceMath;
+import io.dfly.daemon.rpc.SchedulerClient;
 import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.StoreWriteException;
 import io.dfly.daemon.storage.TaskStore;
@@ -75,7 +76,9 @@ public final class PeerTask {
   private final PieceClaims claims;
   /** This task's share of the host's download rate; its own limit changeable while running. */
   private final RateLimiter limiter;
-  private StreamObserver<AnnouncePeerRequest> scheduler;
+  private SchedulerClient.PeerStream scheduler;
+  /** Scheduler streams lost since the last answer from a scheduler. */
+  private int schedulerLosses;
   private Origin origin;
   private int lowestMissing;
   private boolean finished;
@@ -159,6 +162,11 @@ public final class PeerTask {
 
   // ---- scheduler -------------------------------------------------------------------------
 
+  /**
+   * Opens the task's stream on the scheduler that owns it and tells it what this peer already
+   * has: a peer registering again after its scheduler died reports its pieces (and that it is
+   * fetching from the origin), so the new scheduler can hand it out as a parent at once.
+   */
   private void register() {
     try {
       scheduler = manager.scheduler().announcePeer(taskId, new StreamObserver<>() {
@@ -178,12 +186,14 @@ public final class PeerTask {
         }
       });
       send(request().setRegister(RegisterPeer.newBuilder().setDownload(download)));
-      // Pieces kept from before a restart: the scheduler may hand this peer out as a parent.
       for (Piece piece : store.finishedPieces()) {
         send(request().setPieceFinished(PieceFinished.newBuilder().setPiece(piece)));
       }
-      log.info("task {} registered as peer {} with scheduler {}", taskId, peerId,
-          manager.scheduler().ownerAddress(taskId));
+      if (origin != null) {
+        send(request().setBackToSourceStarted(BackToSourceStarted.getDefaultInstance()));
+      }
+      log.info("task {} registered as peer {} with scheduler {} ({} pieces here)", taskId, peerId,
+          scheduler.scheduler(), store.finishedCount());
     } catch (RuntimeException e) {
       scheduler = null;
       startBackToSource("scheduler unreachable: " + e.getMessage());
@@ -202,7 +212,7 @@ public final class PeerTask {
       return;
     }
     try {
-      scheduler.onNext(request.build());
+      scheduler.requests().onNext(request.build());
     } catch (RuntimeException e) {
       log.debug("task {}: report to the scheduler failed: {}", taskId, e.getMessage());
     }
@@ -211,7 +221,7 @@ public final class PeerTask {
   private void closeScheduler() {
     if (scheduler != null) {
       try {
-        scheduler.onCompleted();
+        scheduler.requests().onCompleted();
       } catch (RuntimeException ignored) {
         // the scheduler has gone; nothing is waiting for the end of this stream
       }
@@ -238,6 +248,7 @@ public final class PeerTask {
   }
 
   private void onScheduled(AnnouncePeerResponse response) {
+    schedulerLosses = 0;
     switch (response.getResponseCase()) {
       case NORMAL_TASK -> setParents(response.getNormalTask().getCandidateParentsList());
       case NEED_BACK_TO_SOURCE -> startBackToSource(response.getNeedBackToSource().getReason());
@@ -278,13 +289,26 @@ public final class PeerTask {
     }
   }
 
+  /**
+   * The stream broke: register again with the task's owner among the schedulers still up (the
+   * client has marked an unreachable one down), keeping parents, pieces and any origin fetch.
+   * Back to source only when no scheduler is up, or every one in turn lost the stream before
+   * answering.
+   */
   private void onSchedulerLost(String reason) {
     if (scheduler == null) {
       return;
     }
+    String lost = scheduler.scheduler();
     scheduler = null;
-    log.warn("task {}: scheduler stream lost ({}); finishing from parents and the origin", taskId, reason);
-    startBackToSource("scheduler lost");
+    if (++schedulerLosses > manager.scheduler().schedulerCount()) {
+      log.warn("task {}: stream to scheduler {} lost ({}), {} times without an answer; finishing from parents and "
+          + "the origin", taskId, lost, reason, schedulerLosses);
+      startBackToSource("scheduler lost");
+      return;
+    }
+    log.warn("task {}: stream to scheduler {} lost ({}); registering again", taskId, lost, reason);
+    register();
   }
 
   private void onStall() {

@@ -204,11 +204,16 @@ public final class TaskManager {
     }
   }
 
-  /** Announces every finished task again, for a scheduler that restarted and lost them. */
-  public void announceFinishedTasks() {
-    log.info("a scheduler did not know this host: announcing its finished tasks again");
+  /**
+   * Announces the finished tasks whose ids pass {@code moved} again: their scheduler changed
+   * (one went down or came back) or restarted and lost them.
+   */
+  public void announceFinishedTasks(java.util.function.Predicate<String> moved) {
     for (TaskStore store : pieceStore.tasks()) {
-      announceFinished(store);
+      if (store.isComplete() && moved.test(store.taskId())) {
+        log.info("task {}: announcing it again to its scheduler", store.taskId());
+        announceFinished(store);
+      }
     }
   }
 

@@ -1,0 +1,171 @@
+package io.dfly.daemon.rpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.scheduler.v1.AnnounceHostRequest;
+import io.dfly.api.scheduler.v1.AnnounceHostResponse;
+import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
+import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
+import io.dfly.api.scheduler.v1.SchedulerGrpc;
+import io.dfly.common.net.HostPort;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Liveness and task ownership over real gRPC connections. The schedulers here are stand-ins that
+ * only take host announcements and open peer streams (the real scheduler is not a dependency of
+ * this module); SchedulerFailoverTest covers the same with real scheduler processes.
+ */
+class SchedulerClientTest {
+  private static final Host HOST = Host.newBuilder().setId("host-1").setIp("127.0.0.1").build();
+  private static final List<String> TASKS = IntStream.range(0, 200).mapToObj(i -> "task-" + i).toList();
+
+  private final List<Server> servers = new ArrayList<>();
+  private SchedulerClient client;
+
+  @AfterEach
+  void stop() {
+    if (client != null) {
+      client.close();
+    }
+    servers.forEach(Server::shutdownNow);
+  }
+
+  @Test
+  void aDeadSchedulersTasksMoveToTheOthersAndComeBackWhenItIsUpAgain() throws Exception {
+    List<HostPort> addresses = List.of(start(0), start(0), start(0));
+    client = new SchedulerClient(addresses, HOST);
+    assertThat(client.announceHost()).isEqualTo(3);
+    BlockingQueue<Predicate<String>> moves = new LinkedBlockingQueue<>();
+    client.onTasksMoved(moves::add);
+    Map<String, String> owners = owners();
+    assertThat(owners).allSatisfy((task, owner) ->
+        assertThat(owner).isEqualTo(SchedulerClient.ownerOf(addresses, task).toString()));
+    assertThat(owners.values().stream().distinct()).as("tasks spread over all three").hasSize(3);
+
+    HostPort dead = addresses.get(1);
+    servers.get(1).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    assertThat(client.announceHost()).isEqualTo(2);
+
+    Predicate<String> movedAway = moves.poll(5, TimeUnit.SECONDS);
+    assertThat(movedAway).isNotNull();
+    Map<String, String> after = owners();
+    for (String task : TASKS) {
+      boolean wasOnDead = owners.get(task).equals(dead.toString());
+      assertThat(movedAway.test(task)).as(task).isEqualTo(wasOnDead);
+      if (wasOnDead) {
+        assertThat(after.get(task)).isNotEqualTo(dead.toString())
+            .isEqualTo(SchedulerClient.ownerOf(List.of(addresses.get(0), addresses.get(2)), task).toString());
+      } else {
+        assertThat(after.get(task)).as("a task of a live scheduler stays put").isEqualTo(owners.get(task));
+      }
+    }
+
+    // Back on its port, it is found by the backoff probe without any announce from here.
+    start(dead.port());
+    Predicate<String> movedBack = moves.poll(20, TimeUnit.SECONDS);
+    assertThat(movedBack).as("the probe found it up").isNotNull();
+    assertThat(owners()).isEqualTo(owners);
+    assertThat(TASKS.stream().filter(movedBack)).containsExactlyInAnyOrderElementsOf(
+        TASKS.stream().filter(t -> owners.get(t).equals(dead.toString())).toList());
+  }
+
+  @Test
+  void aBrokenPeerStreamMarksItsSchedulerDownAndWithNoneLeftTasksHaveNoScheduler() throws Exception {
+    List<HostPort> addresses = List.of(start(0), start(0));
+    client = new SchedulerClient(addresses, HOST);
+    client.announceHost();
+    String task = TASKS.get(0);
+    int ownerIndex = addresses.indexOf(SchedulerClient.ownerOf(addresses, task));
+    BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
+    SchedulerClient.PeerStream stream = client.announcePeer(task, failuresTo(errors));
+    stream.requests().onNext(AnnouncePeerRequest.newBuilder().setTaskId(task).build());
+
+    servers.get(ownerIndex).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    assertThat(errors.poll(5, TimeUnit.SECONDS)).isNotNull();
+    assertThat(client.announcePeer(task, failuresTo(errors)).scheduler())
+        .as("registering again goes to the other one").isEqualTo(addresses.get(1 - ownerIndex).toString());
+
+    servers.get(1 - ownerIndex).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    client.announceHost();
+    assertThatThrownBy(() -> client.announcePeer(task, failuresTo(errors)))
+        .isInstanceOf(SchedulerClient.NoSchedulerException.class);
+  }
+
+  private Map<String, String> owners() {
+    return TASKS.stream().collect(Collectors.toMap(t -> t, t -> {
+      SchedulerClient.PeerStream stream = client.announcePeer(t, failuresTo(new LinkedBlockingQueue<>()));
+      stream.requests().onCompleted();
+      return stream.scheduler();
+    }));
+  }
+
+  private static StreamObserver<AnnouncePeerResponse> failuresTo(BlockingQueue<Throwable> errors) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(AnnouncePeerResponse response) {
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        errors.add(t);
+      }
+
+      @Override
+      public void onCompleted() {
+      }
+    };
+  }
+
+  /** A stand-in scheduler on {@code port} (0: any free one). */
+  private HostPort start(int port) throws IOException {
+    java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+        .addService(new SchedulerGrpc.SchedulerImplBase() {
+          @Override
+          public void announceHost(AnnounceHostRequest request, StreamObserver<AnnounceHostResponse> responses) {
+            boolean newHost = known.add(request.getHost().getId());
+            responses.onNext(AnnounceHostResponse.newBuilder().setNewHost(newHost).build());
+            responses.onCompleted();
+          }
+
+          @Override
+          public StreamObserver<AnnouncePeerRequest> announcePeer(StreamObserver<AnnouncePeerResponse> responses) {
+            return new StreamObserver<>() {
+              @Override
+              public void onNext(AnnouncePeerRequest request) {
+              }
+
+              @Override
+              public void onError(Throwable t) {
+              }
+
+              @Override
+              public void onCompleted() {
+                responses.onCompleted();
+              }
+            };
+          }
+        })
+        .build()
+        .start();
+    servers.add(server);
+    return new HostPort("127.0.0.1", server.getPort());
+  }
+}

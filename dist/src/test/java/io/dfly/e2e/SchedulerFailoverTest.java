@@ -1,0 +1,137 @@
+package io.dfly.e2e;
+
+import static io.dfly.e2e.DfgetRuns.awaitProgress;
+import static io.dfly.e2e.DfgetRuns.dfget;
+import static io.dfly.e2e.DfgetRuns.finish;
+import static io.dfly.e2e.DfgetRuns.sha256;
+import static io.dfly.e2e.DfgetRuns.startDfget;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.scheduler.v1.SchedulerGrpc;
+import io.dfly.api.scheduler.v1.StatTaskRequest;
+import io.dfly.api.scheduler.v1.TaskStat;
+import io.dfly.common.net.HostPort;
+import io.dfly.common.task.TaskId;
+import io.dfly.daemon.rpc.SchedulerClient;
+import io.dfly.e2e.DfgetRuns.Run;
+import io.dfly.quickstart.LocalCluster;
+import io.dfly.quickstart.OriginServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two schedulers, a seed peer and three dfdaemons as real processes. The scheduler that owns a
+ * task (by rendezvous hashing of its id) is killed while every host is mid-download: the peers
+ * register again with the other scheduler, reporting the pieces they hold, and finish from the
+ * seed peer and each other. The origin serves the file once; no piece is fetched twice from it.
+ */
+class SchedulerFailoverTest {
+  private static final int SIZE = 32 << 20;
+  private static final int PEERS = 3;
+
+  @TempDir
+  Path work;
+
+  @Test
+  void killingTheSchedulerOfATaskMidDownloadMovesItsPeersToTheOther() throws Exception {
+    Path originDir = Files.createDirectories(work.resolve("origin"));
+    byte[] content = new byte[SIZE];
+    new Random(42).nextBytes(content);
+    Files.write(originDir.resolve("failover.bin"), content);
+    String sha = sha256(content);
+    Path slowSeed = Files.writeString(work.resolve("seed.yaml"), "download-rate: 4MiB\n");
+    Path announce = Files.writeString(work.resolve("peer.yaml"), "announce-interval-seconds: 2\n");
+
+    try (OriginServer origin = new OriginServer(originDir);
+        LocalCluster cluster = new LocalCluster(work.resolve("cluster")).startSchedulers(2)) {
+      String url = origin.url("failover.bin");
+      String taskId = TaskId.of(Download.newBuilder().setUrl(url).build());
+      List<String> schedulers = cluster.schedulerAddresses();
+      int owner = schedulers.indexOf(SchedulerClient.ownerOf(
+          schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
+      int survivor = 1 - owner;
+
+      LocalCluster.Daemon seed = cluster.addSeedPeer("seed", "--config", slowSeed.toString());
+      List<LocalCluster.Daemon> peers = new ArrayList<>();
+      for (int i = 0; i < PEERS; i++) {
+        peers.add(cluster.addDaemon("peer-" + i, "--config", announce.toString()));
+      }
+      List<Process> runs = new ArrayList<>();
+      for (LocalCluster.Daemon peer : peers) {
+        runs.add(startDfget(peer, url, work.resolve(peer.name() + ".out"),
+            "--limit", "4MiB", "--digest", "sha256:" + sha));
+      }
+      for (LocalCluster.Daemon peer : peers) {
+        awaitProgress(peer, url, 0.15);
+      }
+      assertThat(statTask(schedulers.get(owner), taskId).getPeerCount()).isEqualTo(PEERS + 1);
+      assertThatThrownBy(() -> statTask(schedulers.get(survivor), taskId))
+          .as("every peer of the task met on its owner").isInstanceOf(StatusRuntimeException.class);
+      int seedPiecesAtKill = LocalCluster.stat(seed, url).finishedPieces();
+      int piecesAtKill = LocalCluster.stat(seed, url).pieceCount();
+
+      cluster.killScheduler(owner);
+
+      for (int i = 0; i < PEERS; i++) {
+        Path out = work.resolve(peers.get(i).name() + ".out");
+        Run result = finish(runs.get(i), out);
+        assertThat(result.exit()).as(result.stderr()).isZero();
+        assertThat(sha256(out)).isEqualTo(sha);
+        assertThat(LocalCluster.stat(peers.get(i), url).fromOrigin())
+            .as("%s took every piece from the seed peer and other peers", peers.get(i).name()).isZero();
+        assertThat(Files.readString(peers.get(i).log()))
+            .contains("stream to scheduler " + schedulers.get(owner) + " lost")
+            .contains("registered as peer")
+            .contains("with scheduler " + schedulers.get(survivor));
+      }
+      assertThat(seedPiecesAtKill).as("the kill landed mid-transfer").isLessThan(piecesAtKill);
+      awaitComplete(seed, url);
+      TaskStat moved = statTask(schedulers.get(survivor), taskId);
+      assertThat(moved.getPeerCount()).as("the seed peer and every peer registered again").isEqualTo(PEERS + 1);
+      assertThat(moved.getState()).isEqualTo("SUCCEEDED");
+      // One copy: the seed peer's one-byte probe plus each piece once, none fetched again.
+      assertThat(origin.bytesSent()).isLessThanOrEqualTo(SIZE + 1L);
+
+      // The owner comes back empty: the task moves back to it, and the hosts that hold the file
+      // announce it there, so a newcomer gets it from them and not from the origin.
+      cluster.restartScheduler(owner);
+      Thread.sleep(4000);
+      LocalCluster.Daemon late = cluster.addDaemon("late", "--config", announce.toString());
+      Path lateOut = work.resolve("late.out");
+      Run fromPeers = dfget(late, url, lateOut, "--digest", "sha256:" + sha);
+      assertThat(fromPeers.exit()).as(fromPeers.stderr()).isZero();
+      assertThat(LocalCluster.stat(late, url).fromOrigin()).isZero();
+      assertThat(Files.readString(late.log())).contains("with scheduler " + schedulers.get(owner));
+      assertThat(origin.bytesSent()).isLessThanOrEqualTo(SIZE + 1L);
+    }
+  }
+
+  private static void awaitComplete(LocalCluster.Daemon daemon, String url) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (LocalCluster.stat(daemon, url).finishedPieces() < LocalCluster.stat(daemon, url).pieceCount()) {
+      assertThat(System.nanoTime()).as("%s finished the task", daemon.name()).isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  private static TaskStat statTask(String scheduler, String taskId) {
+    ManagedChannel channel = ManagedChannelBuilder.forTarget(scheduler).usePlaintext().build();
+    try {
+      return SchedulerGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+          .statTask(StatTaskRequest.newBuilder().setTaskId(taskId).build());
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+}
