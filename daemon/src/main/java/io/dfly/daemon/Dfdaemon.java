@@ -66,10 +66,10 @@ public final class Dfdaemon implements AutoCloseable {
     tasks.useGarbageCollector(gc);
     uploadRate = new RateLimiter(config.uploadRate.isBlank() ? 0 : ByteSize.parse(config.uploadRate));
     uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit);
+    scheduler.reportLoad(new HostLoadSampler(uploadServer::activeUploads, uploadServer::uploadedBytes,
+        uploadRate::rate, System::nanoTime)::sample);
     announceUntilAccepted();
-    // Set after the first announce: restoreTasks() below announces every finished task once.
-    scheduler.onTasksMoved(tasks::announceFinishedTasks);
-    announcer.scheduleWithFixedDelay(scheduler::announceHost,
+    announcer.scheduleWithFixedDelay(() -> scheduler.announceHost(tasks::announceFinishedTasks),
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))

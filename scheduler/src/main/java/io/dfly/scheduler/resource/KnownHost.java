@@ -53,14 +53,25 @@ public final class KnownHost {
     return host.getType() == HostType.HOST_TYPE_SEED;
   }
 
-  /** Share of its upload slots the host had free at its last announcement; 1 when unknown. */
+  /**
+   * Share of its upload capacity the host had free at its last announcement: of its upload
+   * slots, or of its upload bandwidth when that is limited and more used; 1 when unknown.
+   */
   public double freeUploadShare() {
     HostLoad current = load;
-    int limit = host.getUploadLimit();
-    if (current == null || limit <= 0) {
+    if (current == null) {
       return 1;
     }
-    return Math.max(0, limit - current.getUploadSlotsInUse()) / (double) limit;
+    double free = 1;
+    int slots = host.getUploadLimit();
+    if (slots > 0) {
+      free = Math.max(0, slots - current.getUploadSlotsInUse()) / (double) slots;
+    }
+    long rateLimit = current.getUploadRateLimit();
+    if (rateLimit > 0) {
+      free = Math.min(free, Math.max(0, 1 - current.getUploadBytesPerSecond() / (double) rateLimit));
+    }
+    return free;
   }
 
   /** Every upload slot was taken at the last announcement: no new children for now. */

@@ -159,6 +159,19 @@ class ParentEvaluatorTest {
   }
 
   @Test
+  void aHostUsingMostOfItsUploadBandwidthRanksBelowAnIdleOne() {
+    Peer child = peer("child", PeerState.PENDING);
+    Peer saturated = peer("saturated", PeerState.SUCCEEDED, 0);
+    hosts.announce(saturated.host().host(), HostLoad.newBuilder().setUploadSlotsInUse(1)
+        .setUploadBytesPerSecond(95 << 20).setUploadRateLimit(100 << 20).build(), NOW);
+    Peer idle = peer("idle", PeerState.SUCCEEDED, 0);
+    hosts.announce(idle.host().host(), HostLoad.newBuilder().setUploadSlotsInUse(1)
+        .setUploadBytesPerSecond(5 << 20).setUploadRateLimit(100 << 20).build(), NOW);
+    assertThat(saturated.host().freeUploadShare()).isCloseTo(0.05, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(select(child)).containsExactly("idle", "saturated");
+  }
+
+  @Test
   void aCurrentParentKeepsItsPlaceUnlessANewcomerIsClearlyBetter() {
     Peer child = peer("child", PeerState.RUNNING);
     Peer current = peer("current", PeerState.RUNNING, 0, 1, 2, 3, 4, 5, 6, 7, 8);
