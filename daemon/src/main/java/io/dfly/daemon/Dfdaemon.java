@@ -69,7 +69,9 @@ public final class Dfdaemon implements AutoCloseable {
     scheduler.reportLoad(new HostLoadSampler(uploadServer::activeUploads, uploadServer::uploadedBytes,
         uploadRate::rate, System::nanoTime)::sample);
     announceUntilAccepted();
-    announcer.scheduleWithFixedDelay(() -> scheduler.announceHost(tasks::announceFinishedTasks),
+    // Set after the first announce: restoreTasks() below announces every finished task once.
+    scheduler.onTasksMoved(tasks::announceFinishedTasks);
+    announcer.scheduleWithFixedDelay(scheduler::announceHost,
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))

@@ -9,32 +9,73 @@ import io.dfly.api.scheduler.v1.LeaveHostRequest;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.common.digest.Digests;
 import io.dfly.common.net.HostPort;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * This host's link to its schedulers: announces the host to every scheduler and opens each
- * task's peer stream on the scheduler that owns the task (rendezvous hashing of the task id
- * over the configured schedulers, so every peer of a task meets on the same one).
+ * task's peer stream on the scheduler that owns the task, by rendezvous hashing of the task id
+ * over the schedulers that are up, so every peer of a task meets on the same one.
+ *
+ * <p>A scheduler whose announce or peer stream fails as unreachable is marked down: its tasks
+ * move to their next scheduler in the hash, and it is probed again with exponential backoff
+ * until it takes an announce. Whenever tasks change owner (a scheduler went down, came back,
+ * or came back empty), the listener hears which task ids moved, so the host can announce the
+ * finished tasks it holds to their new owner.
  */
 public final class SchedulerClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SchedulerClient.class);
+  private static final long FIRST_RETRY_MILLIS = 500;
+  private static final long MAX_RETRY_MILLIS = 30_000;
+  private static final long PROBE_TIMEOUT_MILLIS = 2_000;
 
   private final Host host;
   /** Samples the host's load for each announcement; null until set. */
   private volatile Supplier<HostLoad> load;
   private final List<Endpoint> endpoints = new ArrayList<>();
+  private final ScheduledExecutorService prober = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("scheduler-probe").factory());
+  private volatile Consumer<Predicate<String>> tasksMoved = moved -> { };
+  private volatile boolean closed;
 
-  private record Endpoint(HostPort address, ManagedChannel channel) {}
+  /** A task's peer stream and the scheduler it is open on. */
+  public record PeerStream(StreamObserver<AnnouncePeerRequest> requests, String scheduler) {}
+
+  private static final class Endpoint {
+    final HostPort address;
+    final ManagedChannel channel;
+    volatile boolean up = true;
+    /** The announce in flight: concurrent callers (many broken streams at once) share its answer. */
+    final AtomicReference<CompletableFuture<Boolean>> announcing = new AtomicReference<>();
+    // guarded by the client
+    long retryMillis;
+    ScheduledFuture<?> probe;
+
+    Endpoint(HostPort address, ManagedChannel channel) {
+      this.address = address;
+      this.channel = channel;
+    }
+  }
 
   public SchedulerClient(List<HostPort> schedulers, Host host) {
     if (schedulers.isEmpty()) {
@@ -45,7 +86,9 @@ public final class SchedulerClient implements AutoCloseable {
       ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port())
           .usePlaintext()
           .build();
-      endpoints.add(new Endpoint(address, channel));
+      Endpoint endpoint = new Endpoint(address, channel);
+      endpoints.add(endpoint);
+      watchConnection(endpoint, channel.getState(false));
     }
   }
 
@@ -67,63 +110,245 @@ public final class SchedulerClient implements AutoCloseable {
     return request.build();
   }
 
-  /** Announces this host to every scheduler; returns how many accepted it. */
-  public int announceHost() {
-    return announceHost(() -> { });
+  /** How many schedulers are configured, up or down. */
+  public int schedulerCount() {
+    return endpoints.size();
   }
 
   /**
-   * Announces the host to every scheduler; returns how many took it. {@code onForgotten} runs
-   * when a scheduler did not know the host: it restarted and lost what this host holds.
+   * Who hears of tasks that changed owner: it gets a test of task ids and should announce the
+   * finished ones it holds again (their new owner does not know this host has them).
    */
-  public int announceHost(Runnable onForgotten) {
+  public void onTasksMoved(Consumer<Predicate<String>> listener) {
+    tasksMoved = listener;
+  }
+
+  /** Announces this host to every scheduler, up or down; returns how many took it. */
+  public int announceHost() {
     int accepted = 0;
-    boolean forgotten = false;
     for (Endpoint endpoint : endpoints) {
-      try {
-        forgotten |= SchedulerGrpc.newBlockingStub(endpoint.channel())
-            .withDeadlineAfter(5, TimeUnit.SECONDS)
-            .announceHost(announceRequest())
-            .getNewHost();
+      if (announceTo(endpoint)) {
         accepted++;
-      } catch (RuntimeException e) {
-        log.debug("scheduler {} did not take the host announcement: {}", endpoint.address(), e.getMessage());
       }
-    }
-    if (forgotten) {
-      onForgotten.run();
     }
     return accepted;
   }
 
-  /** Opens the peer stream of a task on the scheduler that owns it. */
-  public StreamObserver<AnnouncePeerRequest> announcePeer(
-      String taskId, StreamObserver<AnnouncePeerResponse> responses) {
-    return SchedulerGrpc.newStub(ownerOf(taskId).channel()).announcePeer(responses);
+  private boolean announceTo(Endpoint endpoint) {
+    CompletableFuture<Boolean> mine = new CompletableFuture<>();
+    CompletableFuture<Boolean> running = endpoint.announcing.compareAndExchange(null, mine);
+    if (running != null) {
+      return running.join();
+    }
+    try {
+      boolean accepted = attemptAnnounce(endpoint);
+      mine.complete(accepted);
+      return accepted;
+    } catch (RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      endpoint.announcing.set(null);
+    }
   }
 
-  public String ownerAddress(String taskId) {
-    return ownerOf(taskId).address().toString();
+  private boolean attemptAnnounce(Endpoint endpoint) {
+    boolean probe = !endpoint.up;
+    SchedulerGrpc.SchedulerBlockingStub stub = SchedulerGrpc.newBlockingStub(endpoint.channel);
+    if (!probe) {
+      stub = stub.withDeadlineAfter(5, TimeUnit.SECONDS);
+    } else {
+      // A probe: this client's backoff decides when to try, not the channel's, and the call waits
+      // for the new connection instead of failing at once on the last one's error.
+      endpoint.channel.resetConnectBackoff();
+      stub = stub.withWaitForReady().withDeadlineAfter(PROBE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    }
+    boolean forgotten;
+    try {
+      forgotten = stub.announceHost(announceRequest()).getNewHost();
+    } catch (RuntimeException e) {
+      log.debug("scheduler {} did not take the host announcement: {}", endpoint.address, e.getMessage());
+      markDown(endpoint, e.getMessage(), probe);
+      return false;
+    }
+    markUp(endpoint, forgotten);
+    return true;
   }
 
-  private Endpoint ownerOf(String taskId) {
-    return endpoints.stream()
-        .max(Comparator.comparing(e -> Digests.sha256Hex(
-            (e.address() + "/" + taskId).getBytes(StandardCharsets.UTF_8))))
+  /**
+   * Opens the peer stream of a task on the scheduler that owns it among those up. When a stream
+   * fails, its scheduler is probed before {@code responses} hears of it; an unreachable one is
+   * marked down, so registering again goes to the task's next owner.
+   *
+   * @throws NoSchedulerException when every scheduler is down
+   */
+  public PeerStream announcePeer(String taskId, StreamObserver<AnnouncePeerResponse> responses) {
+    Endpoint owner = liveOwnerOf(taskId)
+        .orElseThrow(() -> new NoSchedulerException("no scheduler is reachable (" + endpoints.size()
+            + " configured, all down)"));
+    StreamObserver<AnnouncePeerRequest> requests = SchedulerGrpc.newStub(owner.channel).announcePeer(
+        new StreamObserver<>() {
+          @Override
+          public void onNext(AnnouncePeerResponse response) {
+            responses.onNext(response);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            streamFailed(owner, t);
+            responses.onError(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            responses.onCompleted();
+          }
+        });
+    return new PeerStream(requests, owner.address.toString());
+  }
+
+  /** Thrown when no scheduler is up to take a task. */
+  public static final class NoSchedulerException extends RuntimeException {
+    NoSchedulerException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * The scheduler that owns a task among {@code schedulers}: the highest sha256 over address and
+   * task id. Any host computing it over the same set of schedulers gets the same one.
+   */
+  public static HostPort ownerOf(Collection<HostPort> schedulers, String taskId) {
+    return schedulers.stream()
+        .max(Comparator.comparing(address -> rank(address, taskId)))
         .orElseThrow();
+  }
+
+  private static String rank(HostPort address, String taskId) {
+    return Digests.sha256Hex((address + "/" + taskId).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Optional<Endpoint> liveOwnerOf(String taskId) {
+    return ownerAmong(endpoints.stream().filter(e -> e.up).toList(), taskId);
+  }
+
+  private static Optional<Endpoint> ownerAmong(List<Endpoint> candidates, String taskId) {
+    return candidates.stream().max(Comparator.comparing(e -> rank(e.address, taskId)));
+  }
+
+  /**
+   * A peer stream broke: ask the scheduler directly whether it is there. An announce answers
+   * that whatever the stream's status said (a killed scheduler shows as UNAVAILABLE, one shutting
+   * down as CANCELLED), and it re-announces the host to a scheduler that restarted and forgot it.
+   */
+  private void streamFailed(Endpoint endpoint, Throwable error) {
+    log.debug("peer stream on scheduler {} broke: {}", endpoint.address, error.getMessage());
+    if (endpoint.up) {
+      announceTo(endpoint);
+    }
+  }
+
+  private void markUp(Endpoint endpoint, boolean forgotten) {
+    boolean cameBack;
+    synchronized (this) {
+      cameBack = !endpoint.up;
+      endpoint.up = true;
+      endpoint.retryMillis = 0;
+      if (endpoint.probe != null) {
+        endpoint.probe.cancel(false);
+        endpoint.probe = null;
+      }
+    }
+    if (cameBack) {
+      log.info("scheduler {} is up again; its tasks move back to it", endpoint.address);
+    }
+    if (cameBack || forgotten) {
+      // Tasks it owns now: moved back to it, or known to it no more.
+      notifyMoved(taskId -> liveOwnerOf(taskId).orElse(null) == endpoint);
+    }
+  }
+
+  /** {@code probeFailed}: the failed call was itself an attempt on a scheduler already down. */
+  private void markDown(Endpoint endpoint, String reason, boolean probeFailed) {
+    if (closed) {
+      return;
+    }
+    List<Endpoint> before;
+    synchronized (this) {
+      before = endpoints.stream().filter(e -> e.up).toList();
+      boolean wasUp = endpoint.up;
+      endpoint.up = false;
+      if (wasUp || probeFailed || endpoint.probe == null) {
+        endpoint.retryMillis = wasUp || endpoint.retryMillis == 0 ? FIRST_RETRY_MILLIS
+            : Math.min(MAX_RETRY_MILLIS, endpoint.retryMillis * 2);
+        if (endpoint.probe != null) {
+          endpoint.probe.cancel(false);
+        }
+        endpoint.probe = probeLater(endpoint, endpoint.retryMillis);
+      }
+      if (!wasUp) {
+        return;
+      }
+    }
+    if (endpoints.stream().noneMatch(e -> e.up)) {
+      log.warn("scheduler {} is down ({}), and no other is up", endpoint.address, reason);
+      return; // nobody to announce the moved tasks to; they go to whichever comes up first
+    }
+    log.warn("scheduler {} is down ({}); its tasks move to the other schedulers", endpoint.address, reason);
+    notifyMoved(taskId -> ownerAmong(before, taskId).orElse(null) == endpoint);
+  }
+
+  private void notifyMoved(Predicate<String> moved) {
+    try {
+      tasksMoved.accept(moved);
+    } catch (RuntimeException e) {
+      log.warn("announcing moved tasks failed", e);
+    }
+  }
+
+  /**
+   * A connection that drops while no stream is open tells of a dead scheduler as well: probe it
+   * at once, so the tasks it owned move before a peer needs them.
+   */
+  private void watchConnection(Endpoint endpoint, ConnectivityState seen) {
+    if (seen == ConnectivityState.SHUTDOWN) {
+      return;
+    }
+    endpoint.channel.notifyWhenStateChanged(seen, () -> {
+      ConnectivityState now = endpoint.channel.getState(false);
+      if (seen == ConnectivityState.READY && now != ConnectivityState.READY) {
+        probeLater(endpoint, 0);
+      }
+      watchConnection(endpoint, now);
+    });
+  }
+
+  private ScheduledFuture<?> probeLater(Endpoint endpoint, long delayMillis) {
+    if (closed) {
+      return null;
+    }
+    try {
+      return prober.schedule(() -> announceTo(endpoint), delayMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closing) {
+      return null;
+    }
   }
 
   @Override
   public void close() {
+    closed = true;
+    prober.shutdownNow();
     for (Endpoint endpoint : endpoints) {
-      try {
-        SchedulerGrpc.newBlockingStub(endpoint.channel())
-            .withDeadlineAfter(2, TimeUnit.SECONDS)
-            .leaveHost(LeaveHostRequest.newBuilder().setHostId(host.getId()).build());
-      } catch (RuntimeException e) {
-        log.debug("scheduler {} did not take the leave: {}", endpoint.address(), e.getMessage());
+      if (endpoint.up) {
+        try {
+          SchedulerGrpc.newBlockingStub(endpoint.channel)
+              .withDeadlineAfter(2, TimeUnit.SECONDS)
+              .leaveHost(LeaveHostRequest.newBuilder().setHostId(host.getId()).build());
+        } catch (RuntimeException e) {
+          log.debug("scheduler {} did not take the leave: {}", endpoint.address, e.getMessage());
+        }
       }
-      endpoint.channel().shutdownNow();
+      endpoint.channel.shutdownNow();
     }
   }
 }
