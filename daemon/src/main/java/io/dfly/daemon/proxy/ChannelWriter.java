@@ -4,14 +4,18 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.ArrayDeque;
 
 /**
- * Writes a response from a blocking (virtual) thread: each write waits until the one before it
- * reached the socket, so a slow client holds back the sender instead of filling the heap.
+ * Writes a response from a blocking (virtual) thread. A few writes may be in flight at once;
+ * beyond that each write waits for the oldest to reach the socket, so a slow client holds back
+ * the sender instead of filling the heap.
  */
 final class ChannelWriter {
+  private static final int IN_FLIGHT = 4;
+
   private final Channel channel;
-  private ChannelFuture last;
+  private final ArrayDeque<ChannelFuture> pending = new ArrayDeque<>();
 
   ChannelWriter(Channel channel) {
     this.channel = channel;
@@ -19,17 +23,24 @@ final class ChannelWriter {
 
   void write(Object message) throws ClientGoneException {
     try {
-      awaitLast();
+      while (pending.size() >= IN_FLIGHT) {
+        await(pending.poll());
+      }
+      if (!channel.isActive()) {
+        throw new ClientGoneException(null);
+      }
     } catch (ClientGoneException e) {
       ReferenceCountUtil.release(message);
       throw e;
     }
-    last = channel.writeAndFlush(message);
+    pending.add(channel.writeAndFlush(message));
   }
 
   /** Waits until everything written so far reached the socket. */
   void finish() throws ClientGoneException {
-    awaitLast();
+    while (!pending.isEmpty()) {
+      await(pending.poll());
+    }
   }
 
   /** Ends the connection at once: the client sees a response cut short, never a complete one. */
@@ -41,15 +52,10 @@ final class ChannelWriter {
     return channel;
   }
 
-  private void awaitLast() throws ClientGoneException {
-    if (last != null) {
-      last.awaitUninterruptibly();
-      if (!last.isSuccess()) {
-        throw new ClientGoneException(last.cause());
-      }
-    }
-    if (!channel.isActive()) {
-      throw new ClientGoneException(null);
+  private static void await(ChannelFuture write) throws ClientGoneException {
+    write.awaitUninterruptibly();
+    if (!write.isSuccess()) {
+      throw new ClientGoneException(write.cause());
     }
   }
 

@@ -3,8 +3,8 @@ package io.dfly.daemon.proxy;
 import io.dfly.daemon.peer.PeerTaskException;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.storage.TaskStore;
+import io.netty.buffer.ByteBuf;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
@@ -52,10 +52,10 @@ final class InOrderReader implements AutoCloseable {
   }
 
   /**
-   * Reads bytes at {@code position} (before {@code end}) into {@code buffer}, waiting until at
-   * least one is verified; returns how many were read.
+   * Appends up to {@code max} bytes from {@code position} (before {@code end}) to {@code buffer},
+   * waiting until at least one is verified; returns how many were read.
    */
-  int read(ByteBuffer buffer, long position, long end) throws InterruptedException, IOException {
+  int read(ByteBuf buffer, long position, long end, int max) throws InterruptedException, IOException {
     while (true) {
       long version = store.version();
       long ready = verifiedEnd(position, end);
@@ -63,8 +63,7 @@ final class InOrderReader implements AutoCloseable {
         if (data == null) {
           data = FileChannel.open(store.dataPath(), StandardOpenOption.READ);
         }
-        buffer.limit((int) Math.min(buffer.capacity(), ready - position));
-        int n = data.read(buffer, position);
+        int n = buffer.writeBytes(data, position, (int) Math.min(max, ready - position));
         if (n <= 0) {
           throw new IOException("short read of task " + taskId + " at " + position);
         }

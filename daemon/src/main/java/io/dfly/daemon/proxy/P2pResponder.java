@@ -7,7 +7,7 @@ import io.dfly.common.task.TaskId;
 import io.dfly.daemon.peer.PeerTaskException;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.storage.TaskStore;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 final class P2pResponder {
   private static final Logger log = LoggerFactory.getLogger(P2pResponder.class);
-  private static final int CHUNK = 256 << 10;
+  private static final int CHUNK = 1 << 20;
 
   private final TaskManager tasks;
   private final ProxyRules rules;
@@ -113,18 +112,25 @@ final class P2pResponder {
     long position = first;
     try {
       while (position < end) {
-        ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(CHUNK, end - position));
-        int n = reader.read(buffer, position, end);
-        buffer.flip();
-        if (hasher != null) {
-          hasher.update(buffer.duplicate());
+        int want = (int) Math.min(CHUNK, end - position);
+        ByteBuf buffer = out.channel().alloc().directBuffer(want);
+        int n;
+        try {
+          n = reader.read(buffer, position, end, want);
+          if (hasher != null) {
+            hasher.update(buffer.nioBuffer());
+          }
+        } catch (IOException | InterruptedException | RuntimeException e) {
+          buffer.release();
+          throw e;
         }
         position += n;
         if (position == end && hasher != null && !hasher.hex().equals(digest.hex())) {
+          buffer.release();
           rejectWrongContent(reader, out, taskId, digest);
           return true;
         }
-        out.write(new DefaultHttpContent(Unpooled.wrappedBuffer(buffer)));
+        out.write(new DefaultHttpContent(buffer));
       }
       out.write(LastHttpContent.EMPTY_LAST_CONTENT);
       out.finish();
