@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** The scheduler's meters; names are Prometheus-style once scraped (dots become underscores). */
@@ -30,15 +31,11 @@ public final class SchedulerMetrics {
         .register(registry);
   }
 
-  public MeterRegistry registry() {
-    return registry;
-  }
-
   /** One decision for a peer, by what it came to: parents, pending, back_to_source, direct. */
   public void decision(String outcome, long nanos) {
     decisions.computeIfAbsent(outcome, o -> Counter.builder("dfly.scheduler.decisions")
         .description("Scheduling decisions, by outcome").tag("outcome", o).register(registry)).increment();
-    decisionLatency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    decisionLatency.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** A parent blocked for a task, by kind of reason: corrupt, failures, cost_jump, slow. */
@@ -60,9 +57,5 @@ public final class SchedulerMetrics {
 
   public void gauge(String name, String description, Supplier<Number> value) {
     Gauge.builder(name, value).description(description).register(registry);
-  }
-
-  public Timer decisionLatency() {
-    return decisionLatency;
   }
 }

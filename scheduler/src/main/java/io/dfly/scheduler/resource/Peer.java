@@ -31,7 +31,6 @@ public final class Peer {
   private final CostWindow servedRelativeCosts = new CostWindow(COST_WINDOW);
   private PeerState state = PeerState.PENDING;
   private boolean streamOpen = true;
-  private final long registeredAtNanos;
   private long lastReportNanos;
   private int failedRounds;
   private int servedFailures;
@@ -46,7 +45,6 @@ public final class Peer {
     this.id = id;
     this.host = host;
     this.stream = stream;
-    this.registeredAtNanos = nowNanos;
     this.lastReportNanos = nowNanos;
   }
 
@@ -109,10 +107,6 @@ public final class Peer {
     children.clear();
   }
 
-  public long registeredAtNanos() {
-    return registeredAtNanos;
-  }
-
   public long lastReportNanos() {
     return lastReportNanos;
   }
@@ -122,11 +116,7 @@ public final class Peer {
     lastReportNanos = nowNanos;
   }
 
-  /** Schedule rounds in a row that found no parent. */
-  public int failedRounds() {
-    return failedRounds;
-  }
-
+  /** Counts a schedule round that found no parent; returns how many in a row. */
   public int countFailedRound() {
     return ++failedRounds;
   }

@@ -39,10 +39,6 @@ public final class ParentEvaluator {
     this.penaltyLimit = config.badParents.hostPenaltyLimit;
   }
 
-  public int limit() {
-    return limit;
-  }
-
   /** A candidate that passed the filters, with what it offers the child. */
   private static final class Candidate {
     final Peer peer;
@@ -59,7 +55,7 @@ public final class ParentEvaluator {
     }
   }
 
-  /** The child's new parents, best first, at most {@link #limit()}; empty when none can serve it. */
+  /** The child's new parents, best first, at most candidate-parent-limit; empty when none can serve it. */
   public List<Peer> select(Task task, Peer child, long nowNanos) {
     long mark = task.nextMark();
     child.markCandidate(mark);
@@ -126,7 +122,6 @@ public final class ParentEvaluator {
   boolean passesFilters(Task task, Peer child, Peer parent, long nowNanos) {
     KnownHost host = parent.host();
     return parent != child
-        && host != child.host()
         && !host.id().equals(child.host().id())
         && parent.state().canServe()
         && !task.isBlocked(parent.id())
