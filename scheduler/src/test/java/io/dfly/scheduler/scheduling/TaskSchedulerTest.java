@@ -110,6 +110,27 @@ class TaskSchedulerTest {
   }
 
   @Test
+  void aSeedPeerThatDiesMidFetchIsReplacedAndItsChildrenWaitForTheNextOne() {
+    Host a = f.seedHost("seed-a");
+    Host b = f.seedHost("seed-b");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    String first = f.triggered.getFirst();
+    Host firstSeed = first.startsWith("seed-a/") ? a : b;
+    Host nextSeed = firstSeed == a ? b : a;
+    RecordingStream seed = f.register("s1", firstSeed);
+    f.pieces("s1", "", 0, 3, 100);
+    f.pieces("p1", "s1", 0, 1, 100);
+    assertThat(p1.lastParents()).containsExactly("s1");
+
+    scheduler.streamEnded(TASK, "s1", seed); // the seed peer's process died
+    assertThat(f.triggered).containsExactly(first, nextSeed.getId() + "/t");
+    assertThat(p1.lastParents()).isEmpty();
+    assertThat(p1.lastCase()).as("waits for the next seed peer, not the origin").isEqualTo(ResponseCase.NORMAL_TASK);
+    f.register("s2", nextSeed);
+    assertThat(p1.lastParents()).containsExactly("s2");
+  }
+
+  @Test
   void anUnreachableSeedSendsAWaitingPeerToTheOrigin() {
     f.triggerResult = CompletableFuture.failedFuture(new RuntimeException("connection refused"));
     f.seedHost("seed");

@@ -1,0 +1,109 @@
+package io.dfly.scheduler.rpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dfly.api.common.v1.Download;
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostLoad;
+import io.dfly.api.scheduler.v1.AnnounceHostRequest;
+import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
+import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
+import io.dfly.api.scheduler.v1.RegisterPeer;
+import io.dfly.api.scheduler.v1.SchedulerGrpc;
+import io.dfly.scheduler.SchedulerConfig;
+import io.dfly.scheduler.metrics.SchedulerMetrics;
+import io.dfly.scheduler.scheduling.TaskScheduler;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The gRPC face over an in-process channel: host announcements with load, and bad registrations. */
+class SchedulerServiceTest {
+  private final TaskScheduler scheduler = new TaskScheduler(new SchedulerConfig(),
+      (seed, task, download) -> CompletableFuture.completedFuture(null),
+      new SchedulerMetrics(new SimpleMeterRegistry()), System::nanoTime);
+  private final String name = InProcessServerBuilder.generateName();
+  private final Server server;
+  private final ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+
+  SchedulerServiceTest() throws Exception {
+    server = InProcessServerBuilder.forName(name).directExecutor()
+        .addService(new SchedulerService(scheduler)).build().start();
+  }
+
+  @AfterEach
+  void stop() {
+    channel.shutdownNow();
+    server.shutdownNow();
+  }
+
+  @Test
+  void anAnnouncedLoadIsWhatTheSchedulerWeighsAndANewHostIsToldSo() {
+    Host host = Host.newBuilder().setId("h1").setIp("10.0.0.1").setUploadLimit(100).build();
+    var stub = SchedulerGrpc.newBlockingStub(channel);
+    assertThat(stub.announceHost(AnnounceHostRequest.newBuilder().setHost(host).build()).getNewHost()).isTrue();
+    assertThat(scheduler.host("h1").load()).isNull();
+    assertThat(scheduler.host("h1").freeUploadShare()).isEqualTo(1);
+
+    HostLoad load = HostLoad.newBuilder().setUploadSlotsInUse(75).setCpuUsage(0.5).setMemoryUsage(0.25).build();
+    assertThat(stub.announceHost(AnnounceHostRequest.newBuilder().setHost(host).setLoad(load).build()).getNewHost())
+        .isFalse();
+    assertThat(scheduler.host("h1").load()).isEqualTo(load);
+    assertThat(scheduler.host("h1").freeUploadShare()).isEqualTo(0.25);
+  }
+
+  @Test
+  void aHostWithoutAnIdIsRefused() {
+    var stub = SchedulerGrpc.newBlockingStub(channel);
+    assertThatThrownBy(() -> stub.announceHost(AnnounceHostRequest.newBuilder()
+        .setHost(Host.newBuilder().setIp("10.0.0.1")).build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+  }
+
+  @Test
+  void aPeerMustRegisterWithATaskFromAnAnnouncedHostBeforeAnythingElse() throws Exception {
+    SchedulerGrpc.newBlockingStub(channel).announceHost(AnnounceHostRequest.newBuilder()
+        .setHost(Host.newBuilder().setId("h1").setIp("10.0.0.1")).build());
+    Download download = Download.newBuilder().setUrl("http://origin/f").build();
+    AnnouncePeerRequest.Builder register = AnnouncePeerRequest.newBuilder()
+        .setRegister(RegisterPeer.newBuilder().setDownload(download));
+
+    assertThat(refusal(register.clone().setHostId("h1").setPeerId("p1"))).contains("task id");
+    assertThat(refusal(register.clone().setHostId("unknown").setTaskId("t").setPeerId("p1"))).contains("not announced");
+    assertThat(refusal(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")))
+        .contains("register the peer first");
+  }
+
+  /** Sends one request on a fresh peer stream; returns the description of the error that ends it. */
+  private String refusal(AnnouncePeerRequest.Builder request) throws Exception {
+    LinkedBlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
+    StreamObserver<AnnouncePeerRequest> requests = SchedulerGrpc.newStub(channel).announcePeer(new StreamObserver<>() {
+      @Override
+      public void onNext(AnnouncePeerResponse value) {}
+
+      @Override
+      public void onError(Throwable t) {
+        errors.add(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    requests.onNext(request.build());
+    Throwable error = errors.poll(5, TimeUnit.SECONDS);
+    assertThat(error).isInstanceOf(StatusRuntimeException.class);
+    return ((StatusRuntimeException) error).getStatus().getDescription();
+  }
+}
