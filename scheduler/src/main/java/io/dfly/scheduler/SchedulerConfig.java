@@ -48,11 +48,14 @@ public class SchedulerConfig {
   public static class BadParents {
     /** Failed pieces (any child) after which a parent is blocked for the task; one corrupt piece blocks it at once. */
     public int failureLimit = 3;
-    /** Pieces a parent must have served before its costs are judged. */
-    public int costMinSamples = 8;
-    /** Served pieces in a row, each far above the parent's own history, that block it. */
-    public int costOutlierStreak = 3;
-    /** A parent whose pieces cost this many times what its children pay on average is blocked. */
+    /** Pieces a parent must have served (to children that also have other parents) before its costs are judged. */
+    public int costMinSamples = 16;
+    /**
+     * Served pieces in a row, each above the parent's own history by 3 standard deviations and by
+     * slow-factor times its mean, and costing slow-factor times what the child pays others, that block it.
+     */
+    public int costOutlierStreak = 5;
+    /** A parent (not a seed peer) whose pieces cost this many times what its children pay their other parents is blocked. */
     public double slowFactor = 4;
     /** Each block adds 1 to the host's penalty, which halves every this many seconds. */
     public long hostPenaltyHalfLifeSeconds = 600;

@@ -9,13 +9,15 @@ import io.dfly.scheduler.resource.Peer;
  * child (its link, its rate limit) as about the parent, so a piece's cost per byte is taken
  * relative to what the same child pays its other parents, and a parent is judged on those
  * ratios: against its own history (a jump far above it that lasts several pieces) and against
- * the task (its children pay it several times what they pay their other parents).
+ * the task (its children pay it several times what they pay their other parents). Both need
+ * the parent to cost several times what the children pay others: costs that rise because a
+ * parent's uplink is shared by more children are load, not a fault, and rise for every parent.
+ * Seed peers are never blocked for cost, only for failed or corrupt pieces: they are the
+ * task's source, and the busiest parent by design.
  */
 final class PieceCostJudge {
-  /** A sample is an outlier above the mean plus this many standard deviations of the history... */
+  /** A sample is an outlier above the mean plus this many standard deviations of the history. */
   private static final double SIGMAS = 3;
-  /** ...and at least this many times its mean, so a very steady history does not flag noise. */
-  private static final double MIN_JUMP = 2;
   /** Pieces from another parent before what the child pays it is a fair yardstick. */
   private static final int YARDSTICK_SAMPLES = 2;
 
@@ -48,11 +50,15 @@ final class PieceCostJudge {
     boolean outlier = false;
     if (served.size() >= minSamples) {
       double mean = served.mean();
-      outlier = relative > Math.max(mean + SIGMAS * served.standardDeviation(), MIN_JUMP * mean);
+      outlier = relative >= slowFactor
+          && relative > Math.max(mean + SIGMAS * served.standardDeviation(), slowFactor * mean);
       parent.setCostOutlierStreak(outlier ? parent.costOutlierStreak() + 1 : 0);
     }
     if (!outlier) {
       served.add(relative); // outliers stay out of the history they are judged against
+    }
+    if (parent.isSeed()) {
+      return null;
     }
     if (parent.costOutlierStreak() >= streakLimit) {
       return new Verdict("cost_jump", String.format("its last %d pieces cost far more than its history"

@@ -301,7 +301,7 @@ class TaskSchedulerTest {
     RecordingStream child = f.register("c", f.host("h3"));
     assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
     // The same child gets a piece from p1 in 100 ms and from p2 in 800 ms, again and again.
-    for (int n = 0; n < 24; n += 2) {
+    for (int n = 0; n < 40; n += 2) {
       f.pieces("c", "p1", n, n, 100);
       f.pieces("c", "p2", n + 1, n + 1, 800);
     }
@@ -335,18 +335,68 @@ class TaskSchedulerTest {
     f.pieces("p2", "p1", 0, 40, 100);
     RecordingStream child = f.register("c", f.host("h3"));
     int n = 0;
-    for (; n < 24; n += 2) {
+    for (; n < 40; n += 2) {
       f.pieces("c", "p1", n, n, 100 + n % 7);
       f.pieces("c", "p2", n + 1, n + 1, 100 - n % 5);
     }
     assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
     // p2's link degrades: its next pieces take ten times as long.
-    for (int i = 0; i < 3; i++, n += 2) {
+    for (int i = 0; i < 4; i++, n += 2) {
+      f.pieces("c", "p1", n, n, 100);
+      f.pieces("c", "p2", n + 1, n + 1, 1000);
+    }
+    assertThat(child.lastParents()).as("four pieces are not yet a trend").containsExactlyInAnyOrder("p1", "p2");
+    for (int i = 0; i < 1; i++, n += 2) {
       f.pieces("c", "p1", n, n, 100);
       f.pieces("c", "p2", n + 1, n + 1, 1000);
     }
     assertThat(child.lastParents()).containsExactly("p1");
     assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "cost_jump")).isEqualTo(1);
+  }
+
+  @Test
+  void costsThatRiseForEveryParentAsChildrenMultiplyBlockNone() {
+    Host seedHost = f.seedHost("seed");
+    f.register("s", seedHost);
+    f.pieces("s", "", 0, 255, 10);
+    List<String> peers = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      f.register("p" + i, f.host("h" + i));
+      f.pieces("p" + i, "s", 0, 40, 100);
+      peers.add("p" + i);
+    }
+    // Every child fetches from the seed peer and two peers; as the swarm grows all uplinks are
+    // shared by more children and every cost climbs, the seed peer's fastest of all.
+    int piece = 41;
+    for (int step = 0; step < 60; step++) {
+      double load = 1 + step / 10.0;
+      for (int i = 0; i < 8; i++) {
+        String child = peers.get(i);
+        f.pieces(child, "s", piece, piece, (long) (100 * load * load));
+        f.pieces(child, peers.get((i + 1) % 8), piece + 1, piece + 1, (long) (100 * load * (1 + i % 3 / 10.0)));
+        f.pieces(child, peers.get((i + 2) % 8), piece + 2, piece + 2, (long) (110 * load));
+      }
+      piece = 41 + (piece - 38) % 200;
+    }
+    assertThat(f.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+  }
+
+  @Test
+  void aSeedPeerIsNeverBlockedForBeingSlowOnlyForBadPieces() {
+    Host seedHost = f.seedHost("seed");
+    f.register("s", seedHost);
+    f.pieces("s", "", 0, 127, 10);
+    f.register("p1", f.host("h1"));
+    f.pieces("p1", "s", 0, 63, 100);
+    RecordingStream child = f.register("c", f.host("h2"));
+    for (int n = 0; n < 60; n += 2) {
+      f.pieces("c", "p1", n, n, 100);
+      f.pieces("c", "s", n + 1, n + 1, 2000);
+    }
+    assertThat(child.lastParents()).containsExactlyInAnyOrder("s", "p1");
+    scheduler.pieceFailed(TASK, "c", "s", true);
+    assertThat(child.lastParents()).containsExactly("p1");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "corrupt")).isEqualTo(1);
   }
 
   @Test
