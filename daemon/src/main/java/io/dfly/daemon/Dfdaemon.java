@@ -13,6 +13,7 @@ import io.dfly.daemon.rpc.SchedulerClient;
 import io.dfly.common.unit.ByteSize;
 import io.dfly.daemon.storage.GarbageCollector;
 import io.dfly.daemon.storage.PieceStore;
+import io.dfly.daemon.upload.SeedHandout;
 import io.dfly.daemon.upload.UploadServer;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -65,7 +66,10 @@ public final class Dfdaemon implements AutoCloseable {
         config.gc.quota.isBlank() ? 0 : ByteSize.parse(config.gc.quota)), tasks::isDownloading, System::currentTimeMillis);
     tasks.useGarbageCollector(gc);
     uploadRate = new RateLimiter(config.uploadRate.isBlank() ? 0 : ByteSize.parse(config.uploadRate));
-    uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit);
+    // A seed peer hands pieces out so that each leaves it about once (super-seeding).
+    SeedHandout handouts = config.seedPeer ? new SeedHandout() : null;
+    uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit,
+        handouts == null ? UploadServer.UploadListener.NONE : handouts::uploaded);
     scheduler.reportLoad(new HostLoadSampler(uploadServer::activeUploads, uploadServer::uploadedBytes,
         uploadRate::rate, System::nanoTime)::sample);
     announceUntilAccepted();
@@ -76,13 +80,13 @@ public final class Dfdaemon implements AutoCloseable {
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
           .executor(Executors.newVirtualThreadPerTaskExecutor())
-          .addService(new PeerService(tasks, config.seedPeer))
+          .addService(new PeerService(tasks, handouts))
           .build()
           .start());
     }
+    localApi = new LocalApiServer(config.apiPort, tasks, uploadRate, config.uploadLimit);
     announcer.scheduleWithFixedDelay(gc::collect, config.gc.intervalSeconds, config.gc.intervalSeconds,
         TimeUnit.SECONDS);
-    localApi = new LocalApiServer(config.apiPort, tasks, uploadRate, config.uploadLimit);
     announcer.scheduleWithFixedDelay(pieceStore::checkpointAll, CHECKPOINT_MILLIS, CHECKPOINT_MILLIS,
         TimeUnit.MILLISECONDS);
     tasks.restoreTasks();
@@ -143,9 +147,9 @@ public final class Dfdaemon implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     announcer.shutdownNow();
+    localApi.close();
     for (Server server : grpcServers) {
       server.shutdown();
-    localApi.close();
     }
     for (Server server : grpcServers) {
       server.awaitTermination(5, TimeUnit.SECONDS);

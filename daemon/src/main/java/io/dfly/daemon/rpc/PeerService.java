@@ -8,6 +8,7 @@ import io.dfly.api.dfdaemon.v1.SyncPiecesResponse;
 import io.dfly.api.dfdaemon.v1.TriggerDownloadRequest;
 import io.dfly.common.task.TaskId;
 import io.dfly.daemon.peer.TaskManager;
+import io.dfly.daemon.upload.SeedHandout;
 import io.dfly.daemon.storage.TaskStore;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -23,12 +24,18 @@ public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
   private static final Logger log = LoggerFactory.getLogger(PeerService.class);
   private static final long POLL_MILLIS = 1000;
 
+  /** How often a seed's piece stream looks for new pieces while it hands pieces out. */
+  private static final long HANDOUT_POLL_MILLIS = 50;
+
   private final TaskManager tasks;
   private final boolean seedPeer;
+  /** A seed peer's super-seeding; null on other peers. */
+  private final SeedHandout handouts;
 
-  public PeerService(TaskManager tasks, boolean seedPeer) {
+  public PeerService(TaskManager tasks, SeedHandout handouts) {
     this.tasks = tasks;
-    this.seedPeer = seedPeer;
+    this.seedPeer = handouts != null;
+    this.handouts = handouts;
   }
 
   @Override
@@ -41,20 +48,31 @@ public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
     }
     ServerCallStreamObserver<SyncPiecesResponse> stream = (ServerCallStreamObserver<SyncPiecesResponse>) responses;
     stream.setOnCancelHandler(() -> { });
-    Thread.ofVirtual().name("sync-" + request.getRequesterPeerId()).start(() -> streamPieces(store, stream));
+    String child = request.getRequesterPeerId();
+    Thread.ofVirtual().name("sync-" + child).start(() -> streamPieces(store, child, stream));
   }
 
-  /** Sends the layout and every finished piece, then each new piece, until all are sent. */
-  private void streamPieces(TaskStore store, ServerCallStreamObserver<SyncPiecesResponse> stream) {
+  /**
+   * Sends the layout and every finished piece, then each new piece, until all are sent. A seed
+   * peer sends, until its handout is open, only the pieces it offers this child.
+   */
+  private void streamPieces(TaskStore store, String child, ServerCallStreamObserver<SyncPiecesResponse> stream) {
     BitSet sent = new BitSet();
     long sentLength = Long.MIN_VALUE;
+    SeedHandout.TaskHandout handout = null;
     try {
       while (!stream.isCancelled()) {
         long version = store.version();
+        long handoutVersion = handout == null ? 0 : handout.version();
         boolean complete = store.isComplete();
+        List<Piece> finished = store.finishedPieces();
+        if (handouts != null && handout == null && store.pieceCount() > 0) {
+          handout = handouts.task(store.taskId(), store.pieceLength(), store.pieceCount());
+        }
+        BitSet offered = handout == null ? null : handout.offer(child, numbers(finished), complete);
         List<Piece> fresh = new ArrayList<>();
-        for (Piece piece : store.finishedPieces()) {
-          if (!sent.get(piece.getNumber())) {
+        for (Piece piece : finished) {
+          if (!sent.get(piece.getNumber()) && (offered == null || offered.get(piece.getNumber()))) {
             fresh.add(piece);
           }
         }
@@ -69,21 +87,35 @@ public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
           fresh.forEach(p -> sent.set(p.getNumber()));
           sentLength = contentLength;
         }
-        if (complete) {
+        if (complete && sent.cardinality() >= store.pieceCount()) {
           stream.onCompleted();
           return;
         }
-        if (!tasks.isDownloading(store.taskId())) {
+        if (!complete && !tasks.isDownloading(store.taskId())) {
           stream.onError(Status.ABORTED.withDescription("task stopped downloading here").asRuntimeException());
           return;
         }
-        store.awaitChange(version, POLL_MILLIS);
+        if (handout != null) {
+          handout.awaitChange(handoutVersion, HANDOUT_POLL_MILLIS); // new pieces show up within the poll too
+        } else {
+          store.awaitChange(version, POLL_MILLIS);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       log.debug("piece sync of task {} ended: {}", store.taskId(), e.getMessage());
+    } finally {
+      if (handout != null && handout.leave(child)) {
+        handouts.forget(store.taskId());
+      }
     }
+  }
+
+  private static BitSet numbers(List<Piece> pieces) {
+    BitSet numbers = new BitSet();
+    pieces.forEach(p -> numbers.set(p.getNumber()));
+    return numbers;
   }
 
   @Override

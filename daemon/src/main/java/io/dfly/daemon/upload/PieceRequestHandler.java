@@ -42,12 +42,14 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
 
   private final PieceStore store;
   private final UploadGate gate;
+  private final UploadServer.UploadListener listener;
   /** Done when the response being written is complete; a pipelined request waits for it. */
   private ChannelFuture responding;
   /** This connection's latest rate-limited upload, ended early if the connection dies. */
   private PacedUpload paced;
 
-  PieceRequestHandler(PieceStore store, UploadGate gate) {
+  PieceRequestHandler(PieceStore store, UploadGate gate, UploadServer.UploadListener listener) {
+    this.listener = listener;
     this.store = store;
     this.gate = gate;
   }
@@ -119,13 +121,22 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       ctx.write(region).addListener(written -> gate.countUploaded(region.transferred()));
       ChannelFuture done = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
       done.addListener(last -> gate.finish());
-      return done;
+      return tellListener(done, task.taskId(), range);
     }
     // The head goes out now, so the client does not wait on the first chunk to see it.
     ctx.flush();
     paced = new PacedUpload(ctx, data, range.first(), range.last() + 1);
     paced.sendNext();
-    return paced.done;
+    return tellListener(paced.done, task.taskId(), range);
+  }
+
+  private ChannelFuture tellListener(ChannelFuture done, String taskId, ByteRange range) {
+    done.addListener(sent -> {
+      if (sent.isSuccess()) {
+        listener.uploaded(taskId, range.first(), range.length());
+      }
+    });
+    return done;
   }
 
   @Override

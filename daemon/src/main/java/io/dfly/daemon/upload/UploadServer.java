@@ -27,13 +27,21 @@ public final class UploadServer implements AutoCloseable {
   private final UploadGate gate;
   private final Channel channel;
 
-  /** A server without rate or concurrency limits. */
+  /** Hears of every range uploaded in full, on the upload's event loop: keep it short. */
+  @FunctionalInterface
+  public interface UploadListener {
+    UploadListener NONE = (taskId, first, length) -> { };
+
+    void uploaded(String taskId, long first, long length);
+  }
+
   /**
    * @param rate the host's total upload rate; change it at any time with {@link RateLimiter#setRate}
    * @param maxConcurrentUploads uploads served at once, at least 1
+   * @param listener hears of each range uploaded in full
    */
-  public UploadServer(String ip, int port, PieceStore store, RateLimiter rate, int maxConcurrentUploads)
-      throws InterruptedException {
+  public UploadServer(String ip, int port, PieceStore store, RateLimiter rate, int maxConcurrentUploads,
+      UploadListener listener) throws InterruptedException {
     gate = new UploadGate(rate, maxConcurrentUploads);
     channel = new ServerBootstrap()
         .group(boss, workers)
@@ -44,7 +52,7 @@ public final class UploadServer implements AutoCloseable {
             ch.pipeline()
                 .addLast(new HttpServerCodec())
                 .addLast(new HttpObjectAggregator(8 * 1024))
-                .addLast(new PieceRequestHandler(store, gate));
+                .addLast(new PieceRequestHandler(store, gate, listener));
           }
         })
         .bind(new InetSocketAddress(ip, port))

@@ -66,7 +66,7 @@ class UploadServerTest {
   void servesFinishedPiecesByRangeAndNothingElse() throws Exception {
     byte[] content = randomBytes(3000, 3);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200, UploadServer.UploadListener.NONE)) {
       TaskStore task = pieces.open("abc");
       task.setLayout(3000, 1024);
       task.markFinished(task.readPiece(Channels.newChannel(new ByteArrayInputStream(content, 1024, 1024)),
@@ -93,7 +93,7 @@ class UploadServerTest {
     long rate = 2 * 1024 * 1024;
     byte[] content = randomBytes(3 * 1024 * 1024, 4);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(rate), 4)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(rate), 4, UploadServer.UploadListener.NONE)) {
       storeWhole(pieces, "big", content);
       long start = System.nanoTime();
       HttpResponse<byte[]> response = get(server.port(), "/tasks/big/data", "bytes=0-" + (content.length - 1));
@@ -115,7 +115,7 @@ class UploadServerTest {
     // hang-up frees its slot in time.
     RateLimiter rate = new RateLimiter(1024);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, rate, 1)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, rate, 1, UploadServer.UploadListener.NONE)) {
       storeWhole(pieces, "t", content);
       int port = server.port();
       String whole = "bytes=0-" + (content.length - 1);
@@ -147,7 +147,7 @@ class UploadServerTest {
   void pipelinedRequestsAreAnsweredInOrderWhileRateLimited() throws Exception {
     byte[] content = randomBytes(64 * 1024, 6);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(1024 * 1024), 1);
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(1024 * 1024), 1, UploadServer.UploadListener.NONE);
         Socket socket = new Socket("127.0.0.1", server.port())) {
       storeWhole(pieces, "p", content);
       String request = "GET /tasks/p/data HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-%d\r\n\r\n";
