@@ -1,5 +1,6 @@
 package io.dfly.quickstart;
 
+import io.dfly.bench.SchedulerBench;
 import io.dfly.common.cli.Commands;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -7,7 +8,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "dragonfly", mixinStandardHelpOptions = true,
     description = "All-in-one tools of the P2P distribution system.",
-    subcommands = {Quickstart.class, OriginCommand.class})
+    subcommands = {Quickstart.class, OriginCommand.class, SchedulerBench.class})
 public final class DragonflyMain implements Callable<Integer> {
 
   @Override
