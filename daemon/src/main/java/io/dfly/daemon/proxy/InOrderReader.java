@@ -37,8 +37,12 @@ final class InOrderReader implements AutoCloseable {
         store = tasks.pieceStore().find(taskId);
       }
       if (store == null) {
-        Thread.sleep(20); // the store appears as soon as the task starts
-        continue;
+        if (task.isDone()) {
+          store = join(); // done, and already gone from the store's index: read what the task left
+        } else {
+          Thread.sleep(20); // the store appears as soon as the task starts
+          continue;
+        }
       }
       long version = store.version();
       if (store.contentLength() >= 0 && store.pieceLength() > 0) {
