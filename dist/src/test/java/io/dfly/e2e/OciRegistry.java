@@ -28,16 +28,27 @@ final class OciRegistry implements AutoCloseable {
   private static final Pattern ACCESS = Pattern.compile("\"(GET|HEAD) (\\S+) HTTP/1\\.1\" (\\d{3}) (\\d+)");
 
   private final Path dir;
+  private final String ip;
   private final int port;
+  /** Prefix that runs a command where the registry runs (a netlab host), or nothing. */
+  private final List<String> where;
   private final Process process;
 
   /** One line of the access log: a request and what the registry answered. */
   record Access(String method, String uri, int status, long bytes) {}
 
+  /** A registry on 127.0.0.1 and a free port. */
   OciRegistry(Path dir) throws IOException, InterruptedException {
+    this(dir, "127.0.0.1", freePort(), List.of());
+  }
+
+  /** A registry on {@code ip:port}, started (like skopeo pushing to it) through the {@code where} prefix. */
+  OciRegistry(Path dir, String ip, int port, List<String> where) throws IOException, InterruptedException {
     this.dir = Files.createDirectories(dir);
+    this.ip = ip;
+    this.port = port;
+    this.where = List.copyOf(where);
     requireTools("docker-registry", "skopeo", "umoci");
-    port = freePort();
     Path config = Files.writeString(dir.resolve("config.yml"), """
         version: 0.1
         log:
@@ -46,11 +57,17 @@ final class OciRegistry implements AutoCloseable {
         storage:
           filesystem: {rootdirectory: %s}
         http:
-          addr: 127.0.0.1:%d
-        """.formatted(dir.resolve("data"), port));
-    process = new ProcessBuilder("docker-registry", "serve", config.toString())
+          addr: %s:%d
+        """.formatted(dir.resolve("data"), ip, port));
+    process = new ProcessBuilder(command("docker-registry", "serve", config.toString()))
         .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-    awaitPort(port);
+    awaitPort(where, ip, port, process);
+  }
+
+  private List<String> command(String... command) {
+    List<String> full = new ArrayList<>(where);
+    full.addAll(List.of(command));
+    return full;
   }
 
   static void requireTools(String... tools) {
@@ -63,7 +80,7 @@ final class OciRegistry implements AutoCloseable {
   }
 
   String authority() {
-    return "127.0.0.1:" + port;
+    return ip + ":" + port;
   }
 
   int port() {
@@ -92,8 +109,8 @@ final class OciRegistry implements AutoCloseable {
       run(dir, "umoci", "repack", "--image", layout + ":" + tag, bundle.toString());
       deleteTree(bundle);
     }
-    run(dir, "skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":" + tag,
-        "docker://" + authority() + "/" + repository + ":" + tag);
+    run(dir, command("skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":" + tag,
+        "docker://" + authority() + "/" + repository + ":" + tag).toArray(String[]::new));
     // skopeo pushes the layout's blobs as they are: the layout's manifest names what the registry holds
     ObjectMapper json = new ObjectMapper();
     JsonNode index = json.readTree(layout.resolve("index.json").toFile());
@@ -162,16 +179,34 @@ final class OciRegistry implements AutoCloseable {
     }
   }
 
-  static void awaitPort(int port) throws InterruptedException {
-    for (int attempt = 0; attempt < 300; attempt++) {
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
-        return;
-      } catch (IOException notYet) {
-        Thread.sleep(100);
+  /**
+   * Waits until something listens on {@code ip:port}, probing from where {@code where} runs
+   * commands (a netlab host's namespace) or from here.
+   */
+  static void awaitPort(List<String> where, String ip, int port, Process owner) throws IOException,
+      InterruptedException {
+    for (int attempt = 0; attempt < 600; attempt++) {
+      if (!owner.isAlive()) {
+        throw new IllegalStateException("the process for " + ip + ":" + port + " exited with " + owner.exitValue());
       }
+      if (where.isEmpty()) {
+        try (Socket socket = new Socket()) {
+          socket.connect(new InetSocketAddress(ip, port), 200);
+          return;
+        } catch (IOException notYet) {
+          // not yet
+        }
+      } else {
+        List<String> probe = new ArrayList<>(where);
+        probe.addAll(List.of("bash", "-c", "exec 3<>/dev/tcp/" + ip + "/" + port));
+        if (new ProcessBuilder(probe).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start().waitFor() == 0) {
+          return;
+        }
+      }
+      Thread.sleep(100);
     }
-    throw new IllegalStateException("nothing listens on 127.0.0.1:" + port);
+    throw new IllegalStateException("nothing listens on " + ip + ":" + port);
   }
 
   static void deleteTree(Path root) throws IOException {

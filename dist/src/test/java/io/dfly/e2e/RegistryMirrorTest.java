@@ -34,7 +34,7 @@ class RegistryMirrorTest {
   static LocalCluster.Daemon hostA;
   static LocalCluster.Daemon hostB;
   static Map<String, Long> layers;
-  static final List<Process> containerds = new java.util.ArrayList<>();
+  static final List<Containerd> containerds = new java.util.ArrayList<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -50,11 +50,8 @@ class RegistryMirrorTest {
 
   @AfterAll
   static void stop() throws Exception {
-    for (Process containerd : containerds) {
-      containerd.destroy();
-      if (!containerd.waitFor(10, TimeUnit.SECONDS)) {
-        containerd.destroyForcibly();
-      }
+    for (Containerd containerd : containerds) {
+      containerd.close();
     }
     if (cluster != null) {
       cluster.close();
@@ -84,37 +81,11 @@ class RegistryMirrorTest {
         .noneMatch(a -> a.uri().contains("ns="));
   }
 
-  /**
-   * Starts a containerd of its own (root, state, socket under the test's directory) and pulls
-   * {@code image} with hosts.toml naming the dfdaemon's proxy port as the registry's mirror.
-   */
+  /** A containerd of its own pulls {@code image} with hosts.toml naming the dfdaemon's proxy as mirror. */
   private static void pullWithContainerd(String name, LocalCluster.Daemon daemon, String image) throws Exception {
-    Path dir = Files.createDirectories(work.resolve("containerd-" + name));
-    Path socket = dir.resolve("containerd.sock");
-    Path config = Files.writeString(dir.resolve("config.toml"), """
-        version = 2
-        root = "%s"
-        state = "%s"
-        disabled_plugins = ["io.containerd.grpc.v1.cri"]
-        [grpc]
-          address = "%s"
-        """.formatted(dir.resolve("root"), dir.resolve("state"), socket));
-    Process containerd = new ProcessBuilder("containerd", "--config", config.toString()).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("containerd.log").toFile()).start();
+    Containerd containerd = new Containerd(work.resolve("containerd-" + name), List.of());
     containerds.add(containerd);
-    for (int i = 0; i < 300 && !Files.exists(socket); i++) {
-      assertThat(containerd.isAlive()).as("containerd running; see %s", dir.resolve("containerd.log")).isTrue();
-      Thread.sleep(100);
-    }
-    Path hosts = Files.createDirectories(dir.resolve("hosts.d").resolve(registry.authority()));
-    Files.writeString(hosts.resolve("hosts.toml"), """
-        server = "http://%s"
-        [host."http://127.0.0.1:%d"]
-          capabilities = ["pull", "resolve"]
-        """.formatted(registry.authority(), cluster.proxyPort(daemon)));
-    OciRegistry.run(dir, "ctr", "--address", socket.toString(), "images", "pull", "--hosts-dir",
-        dir.resolve("hosts.d").toString(), "--snapshotter", "native", image);
-    String content = OciRegistry.run(dir, "ctr", "--address", socket.toString(), "content", "ls");
+    String content = containerd.pull(registry.authority(), image, "http://127.0.0.1:" + cluster.proxyPort(daemon));
     assertThat(content).as("containerd %s holds every layer (it checks their digests as it writes them)", name)
         .contains(layers.keySet());
   }

@@ -1,0 +1,139 @@
+package io.dfly.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dfly.quickstart.LocalCluster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two hosts of a netlab (network namespaces joined by shaped links) pull one image through
+ * their dfdaemons: the registry on host 0, the scheduler and a seed peer on host 1, dfdaemon and
+ * containerd on hosts 2 and 3, every process its own, as on real machines.
+ */
+class NetlabPullTest {
+  private static final String PREFIX = "dfe2e";
+  private static final Pattern TX_BYTES = Pattern.compile("tx_bytes=(\\d+)");
+
+  @TempDir
+  static Path work;
+
+  static Path netlab;
+  static final List<Process> processes = new ArrayList<>();
+  static final List<Containerd> containerds = new ArrayList<>();
+  static OciRegistry registry;
+
+  @BeforeAll
+  static void labUp() throws Exception {
+    Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
+    netlab = repo.resolveSibling("shared").resolve("netlab").resolve("netlab");
+    if (!Files.isExecutable(netlab)) {
+      netlab = Path.of("/work/shared/netlab/netlab");
+    }
+    assertThat(netlab).as("netlab (shared/netlab/netlab beside the checkout)").isExecutable();
+    netlab("down", "--prefix", PREFIX);
+    OciRegistry.run(work, netlab.toString(), "up", "4", "--rate", "1000", "--prefix", PREFIX);
+  }
+
+  @AfterAll
+  static void labDown() throws Exception {
+    for (Containerd containerd : containerds) {
+      containerd.close();
+    }
+    for (Process process : processes.reversed()) {
+      process.destroy();
+    }
+    for (Process process : processes) {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+    if (registry != null) {
+      registry.close();
+    }
+    netlab("down", "--prefix", PREFIX);
+  }
+
+  private static void netlab(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(netlab.toString()));
+    command.addAll(List.of(args));
+    new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+        .waitFor(60, TimeUnit.SECONDS);
+  }
+
+  /** The command prefix that runs a command inside host {@code h}. */
+  private static List<String> in(int h) {
+    return List.of("env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "exec", Integer.toString(h));
+  }
+
+  private static String addr(int h) {
+    return "10.77.0." + (10 + h);
+  }
+
+  private static Process start(int h, String name, String mainClass, String... args) throws IOException {
+    List<String> command = new ArrayList<>(in(h));
+    command.addAll(LocalCluster.javaCommand(mainClass, "-Xmx256m"));
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(work.resolve(name + ".log").toFile()).start();
+    processes.add(process);
+    return process;
+  }
+
+  /** Bytes host {@code h}'s link has sent. */
+  private static long sent(int h) throws IOException, InterruptedException {
+    Matcher m = TX_BYTES.matcher(OciRegistry.run(work, "env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "stats",
+        Integer.toString(h)));
+    assertThat(m.find()).as("netlab stats gives tx_bytes").isTrue();
+    return Long.parseLong(m.group(1));
+  }
+
+  @Test
+  void twoHostsPullOneImageAndTheRegistryServesEachLayerOnce() throws Exception {
+    registry = new OciRegistry(work.resolve("registry"), addr(0), 5000, in(0));
+    Map<String, Long> layers = registry.pushImage("dfly/app", "v1", 4, 8, 16);
+    long imageBytes = layers.values().stream().mapToLong(Long::longValue).sum();
+    String mirrorOf = "http://" + registry.authority();
+    Process scheduler = start(1, "scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", addr(1) + ":8002");
+    OciRegistry.awaitPort(in(1), addr(1), 8002, scheduler);
+    for (int h = 1; h <= 3; h++) {
+      List<String> args = new ArrayList<>(List.of("--scheduler", addr(1) + ":8002", "--data-dir",
+          work.resolve("data-h" + h).toString(), "--listen", addr(h), "--registry-mirror", mirrorOf));
+      if (h == 1) {
+        args.add("--seed-peer");
+      }
+      Process daemon = start(h, "dfdaemon-h" + h, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new));
+      OciRegistry.awaitPort(in(h), addr(h), 65000, daemon); // listens once announced to the scheduler
+      OciRegistry.awaitPort(in(h), "127.0.0.1", 65001, daemon);
+    }
+
+    String image = registry.authority() + "/dfly/app:v1";
+    for (int h = 2; h <= 3; h++) {
+      long registrySentBefore = sent(0);
+      Containerd containerd = new Containerd(work.resolve("containerd-h" + h), in(h));
+      containerds.add(containerd);
+      assertThat(containerd.pull(registry.authority(), image, "http://127.0.0.1:65001"))
+          .as("host %d's containerd holds every layer", h).contains(layers.keySet());
+      if (h == 3) {
+        assertThat(sent(0) - registrySentBefore).as("bytes host 0 (the registry) sent during host 3's pull")
+            .isLessThan(imageBytes / 20);
+      }
+    }
+    for (Map.Entry<String, Long> layer : layers.entrySet()) {
+      assertThat(registry.blobBytesServed(layer.getKey()))
+          .as("registry bytes for layer %s after two hosts pulled it (one-byte probe allowed)", layer.getKey())
+          .isBetween(layer.getValue(), layer.getValue() + 1);
+    }
+  }
+}
