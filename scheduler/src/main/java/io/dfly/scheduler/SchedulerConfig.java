@@ -31,7 +31,7 @@ public class SchedulerConfig {
     public double finishedPieces = 0.25;
     /** Share of the pieces the parent's host served that arrived intact. */
     public double uploadSuccess = 0.15;
-    /** Share of the parent host's upload slots that are free. */
+    /** Share of the parent host's upload slots (or bandwidth) that are free, over 1 + the parent's other children. */
     public double freeUpload = 0.15;
     /** 1 for a seed peer still fetching (the swarm's source of new pieces), 0 for a finished one (spare it), 0.5 for others. */
     public double seedPeer = 0.1;

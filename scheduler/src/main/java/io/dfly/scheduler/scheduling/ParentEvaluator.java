@@ -134,12 +134,20 @@ public final class ParentEvaluator {
     KnownHost host = parent.host();
     double score = weights.finishedPieces * (mostUseful == 0 ? 0 : useful / (double) mostUseful)
         + weights.uploadSuccess * host.uploadSuccessRate()
-        + weights.freeUpload * host.freeUploadShare()
+        + weights.freeUpload * host.freeUploadShare() / (1 + otherChildren(parent, child))
         + weights.seedPeer * (!parent.isSeed() ? 0.5 : parent.state() == PeerState.SUCCEEDED ? 0 : 1)
         + weights.idc * idcAffinity(child.host().host().getIdc(), host.host().getIdc())
         + weights.location * locationAffinity(child.host().host().getLocation(), host.host().getLocation())
         + weights.pieceCost * pieceCostScore(parent);
     return score / (1 + host.penalty(nowNanos));
+  }
+
+  /**
+   * Children the parent serves besides this one: its uplink is shared among them, and its load
+   * announcement (every 30 s) is too late to stop every new peer picking the same best parents.
+   */
+  private static int otherChildren(Peer parent, Peer child) {
+    return parent.children().size() - (parent.children().contains(child) ? 1 : 0);
   }
 
   static double idcAffinity(String child, String parent) {

@@ -172,6 +172,20 @@ class ParentEvaluatorTest {
   }
 
   @Test
+  void newChildrenSpreadOverEqualParentsInsteadOfAllPickingTheSameOnes() {
+    Peer busy = peer("busy", PeerState.RUNNING, 0, 1, 2, 3);
+    peer("idle", PeerState.RUNNING, 0, 1, 2, 3);
+    for (int i = 0; i < 3; i++) {
+      peer("child-" + i, PeerState.RUNNING).setParents(List.of(busy));
+    }
+    Peer newcomer = peer("newcomer", PeerState.PENDING);
+    evaluator = new ParentEvaluator(limit(1));
+    assertThat(select(newcomer)).containsExactly("idle");
+    // A current child of the busy parent is not put off by itself.
+    assertThat(evaluator.select(task, task.peer("child-0"), NOW).stream().map(Peer::id)).containsExactly("busy");
+  }
+
+  @Test
   void aCurrentParentKeepsItsPlaceUnlessANewcomerIsClearlyBetter() {
     Peer child = peer("child", PeerState.RUNNING);
     Peer current = peer("current", PeerState.RUNNING, 0, 1, 2, 3, 4, 5, 6, 7, 8);
