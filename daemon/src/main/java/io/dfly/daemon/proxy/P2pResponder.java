@@ -75,6 +75,10 @@ final class P2pResponder {
         return false;
       }
       ContentDigest digest = wanted == null ? ProxyRules.blobDigest(request.url()) : null;
+      if (digest != null && total == 0 && !digest.algorithm().newHasher().hex().equals(digest.hex())) {
+        rejectWrongContent(reader, out, taskId, digest); // checked before the headers: they would end the response
+        return true;
+      }
       if (wanted != null && wanted.first() >= total) {
         HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
             HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE);

@@ -142,6 +142,11 @@ final class FakeRegistry implements AutoCloseable {
     if (range != null) {
       String[] bounds = range.substring("bytes=".length()).split("-", -1);
       first = Long.parseLong(bounds[0]);
+      if (first >= blob.length) {
+        exchange.getResponseHeaders().add("Content-Range", "bytes */" + blob.length);
+        exchange.sendResponseHeaders(416, -1);
+        return;
+      }
       last = bounds[1].isEmpty() ? blob.length - 1 : Math.min(Long.parseLong(bounds[1]), blob.length - 1);
       status = 206;
       exchange.getResponseHeaders().add("Content-Range", "bytes " + first + "-" + last + "/" + blob.length);
@@ -151,7 +156,7 @@ final class FakeRegistry implements AutoCloseable {
     }
     int length = (int) (last - first + 1);
     exchange.getResponseHeaders().add("Content-Type", "application/octet-stream");
-    exchange.sendResponseHeaders(status, length);
+    exchange.sendResponseHeaders(status, length == 0 ? -1 : length);
     try (OutputStream out = exchange.getResponseBody()) {
       out.write(blob, (int) first, length);
     }

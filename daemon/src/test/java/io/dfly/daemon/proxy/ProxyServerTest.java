@@ -189,6 +189,12 @@ class ProxyServerTest {
   }
 
   @Test
+  void anEmptyBodyForABlobThatIsNotEmptyIsNoAnswer() throws Exception {
+    String path = registry.addWrongBlob("lib/app", new byte[0], randomBytes(1000, 8));
+    assertThatThrownBy(() -> mirrorGet(path, "Authorization", AUTH)).isInstanceOf(IOException.class);
+  }
+
+  @Test
   void aBlobTheRegistryRefusesGetsTheRegistrysAnswer() throws Exception {
     byte[] blob = randomBytes(1 << 20, 5);
     String path = registry.addBlob("lib/private", blob);
