@@ -333,7 +333,8 @@ public final class SchedulerBench implements Callable<Integer> {
       this.seed = host.getType() == HostType.HOST_TYPE_SEED;
     }
 
-    void start() {
+    /** Requests go out under this peer's lock: the answer can arrive while the registration is still being sent. */
+    synchronized void start() {
       requests = SchedulerGrpc.newStub(channel).announcePeer(this);
       sentAt = System.nanoTime();
       requests.onNext(request().setRegister(RegisterPeer.newBuilder().setDownload(download)).build());
@@ -353,6 +354,10 @@ public final class SchedulerBench implements Callable<Integer> {
         answered = true;
       }
       firstAnswer.accept(System.nanoTime() - sentAt);
+      report(response);
+    }
+
+    private synchronized void report(AnnouncePeerResponse response) {
       String parent = "";
       if (seed) {
         seedsTriggered.incrementAndGet();
