@@ -35,6 +35,7 @@ public final class Peer {
   private int failedRounds;
   private int servedFailures;
   private int costOutlierStreak;
+  private boolean rejoined;
   /** Position in the task's peer list, for sampling. */
   int index = -1;
   /** Marks of the last decision that looked at this peer, so each looks at a peer once in O(1). */
@@ -114,6 +115,15 @@ public final class Peer {
   /** The peer reported something, or a child reported a piece from it. */
   public void reported(long nowNanos) {
     lastReportNanos = nowNanos;
+  }
+
+  /** The peer registered again (it held pieces or was known already): others like it are on their way. */
+  public boolean rejoined() {
+    return rejoined;
+  }
+
+  public void setRejoined() {
+    rejoined = true;
   }
 
   /** Counts a schedule round that found no parent; returns how many in a row. */

@@ -28,6 +28,19 @@ public final class PieceSet {
     return true;
   }
 
+  public void addAll(PieceSet other) {
+    if (other.words.length > words.length) {
+      words = Arrays.copyOf(words, other.words.length);
+    }
+    count = 0;
+    for (int i = 0; i < words.length; i++) {
+      if (i < other.words.length) {
+        words[i] |= other.words[i];
+      }
+      count += Long.bitCount(words[i]);
+    }
+  }
+
   public boolean contains(int number) {
     int word = number >>> 6;
     return number >= 0 && word < words.length && (words[word] & (1L << number)) != 0;

@@ -53,7 +53,7 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
             }
             taskId = request.getTaskId();
             peerId = request.getPeerId();
-            scheduler.register(taskId, peerId, host, request.getRegister().getDownload(), responses);
+            scheduler.register(taskId, peerId, host, request.getRegister(), responses);
           }
           case PIECE_FINISHED -> scheduler.pieceFinished(taskId, peerId, request.getPieceFinished());
           case PIECE_FAILED -> scheduler.pieceFailed(taskId, peerId, request.getPieceFailed().getParentId(),

@@ -14,7 +14,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * Picks a peer's parents within its task; runs on every decision, so it looks at a bounded
  * sample (current parents, seed peers, and a few other peers at random) and allocates little.
  *
- * <p>A candidate must be another peer, on another host, that can serve (fetching or finished),
+ * <p>A candidate must be another peer, on another host, that can serve (fetching, finished, or
+ * holding pieces while it waits),
  * is not blocked in the task, whose host is not out of upload slots or penalised past the
  * limit, and that has pieces the child lacks or is fetching them. A descendant of the child
  * (a peer that reaches it through parent links) qualifies only while it holds pieces the child
@@ -123,7 +124,7 @@ public final class ParentEvaluator {
     KnownHost host = parent.host();
     return parent != child
         && !host.id().equals(child.host().id())
-        && parent.state().canServe()
+        && (parent.state().canServe() || parent.state() == PeerState.PENDING && !parent.pieces().isEmpty())
         && !task.isBlocked(parent.id())
         && !host.isOverloaded()
         && host.penalty(nowNanos) < penaltyLimit;

@@ -1,6 +1,5 @@
 package io.dfly.scheduler.scheduling;
 
-import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostLoad;
 import io.dfly.api.common.v1.Piece;
@@ -11,6 +10,7 @@ import io.dfly.api.scheduler.v1.NeedBackToSource;
 import io.dfly.api.scheduler.v1.NormalTask;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.scheduler.v1.TaskFailed;
 import io.dfly.api.scheduler.v1.TaskStat;
 import io.dfly.api.scheduler.v1.TinyTask;
@@ -121,30 +121,49 @@ public final class TaskScheduler {
 
   // ---- peer events -----------------------------------------------------------------------
 
-  public void register(String taskId, String peerId, KnownHost host, Download download,
+  /**
+   * A peer registers, possibly with pieces it holds already or fetching from the origin already
+   * (it registers again after its scheduler died, or resumes after a restart); the same peer id
+   * on a new stream replaces the old one, keeping its pieces.
+   */
+  public void register(String taskId, String peerId, KnownHost host, RegisterPeer registration,
       StreamObserver<AnnouncePeerResponse> stream) {
     Task task = tasks.computeIfAbsent(taskId, Task::new);
     synchronized (task) {
       if (tasks.get(taskId) != task) { // emptied and dropped by tick() meanwhile
-        register(taskId, peerId, host, download, stream);
+        register(taskId, peerId, host, registration, stream);
         return;
       }
       if (task.download() == null) {
-        task.setDownload(download);
-      }
-      Peer old = task.peer(peerId);
-      if (old != null) { // the same peer again on a new stream: the old one is dead
-        unlink(task, old);
+        task.setDownload(registration.getDownload());
       }
       Peer peer = new Peer(peerId, host, stream, clock.getAsLong());
+      for (int piece : registration.getFinishedPiecesList()) {
+        peer.pieces().add(piece);
+      }
+      Peer old = task.peer(peerId);
+      if (old != null) { // its old stream is dead
+        peer.pieces().addAll(old.pieces());
+        old.setState(PeerState.LEFT);
+      }
+      if (old != null || !peer.pieces().isEmpty()) {
+        peer.setRejoined();
+      }
       task.addPeer(peer);
-      log.info("task {}: peer {} registered from {}{}", shortId(taskId), peerId, host.host().getIp(),
-          peer.isSeed() ? " (seed peer)" : "");
-      if (peer.isSeed()) {
+      log.info("task {}: peer {} registered from {}{}{}", shortId(taskId), peerId, host.host().getIp(),
+          peer.isSeed() ? " (seed peer)" : "", peer.pieces().isEmpty() ? "" : " with " + peer.pieces().count() + " pieces");
+      if (registration.getBackToSource()) {
+        peer.setState(PeerState.BACK_TO_SOURCE);
+      } else if (peer.isSeed()) {
         backToSource(task, peer, "seed peer fetches from the origin", "seed");
-        rescheduleWaiting(task);
       } else {
         schedule(task, peer);
+      }
+      if (old != null) {
+        unlink(task, old); // its children move on, to the new self among others
+      }
+      if (peer.isSeed() || !peer.pieces().isEmpty() || peer.state() == PeerState.BACK_TO_SOURCE) {
+        rescheduleWaiting(task);
       }
     }
   }
@@ -393,6 +412,11 @@ public final class TaskScheduler {
     Optional<KnownHost> seed = task.isImported() ? Optional.empty() : chooseSeed(task);
     if (seed.isPresent()) {
       triggerSeed(task, seed.get());
+      return "pending";
+    }
+    if (waiting.rejoined()) {
+      // Registering again after a scheduler failover, as the task's other peers are: they may
+      // serve it in a moment; the rounds rule sends it to the origin if they do not.
       return "pending";
     }
     return tryBackToSource(task, waiting, "no seed peer and no parent", "no_parent") ? "back_to_source" : "pending";

@@ -6,6 +6,7 @@ import io.dfly.api.common.v1.HostType;
 import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.scheduler.SchedulerConfig;
 import io.dfly.scheduler.metrics.SchedulerMetrics;
 import io.grpc.stub.StreamObserver;
@@ -48,7 +49,8 @@ public final class DecisionBench {
     SchedulerMetrics metrics = new SchedulerMetrics(registry);
     TaskScheduler scheduler = new TaskScheduler(new SchedulerConfig(),
         (seed, task, download) -> java.util.concurrent.CompletableFuture.completedFuture(null), metrics, System::nanoTime);
-    Download download = Download.newBuilder().setUrl("http://origin/big").build();
+    RegisterPeer download = RegisterPeer.newBuilder()
+        .setDownload(Download.newBuilder().setUrl("http://origin/big")).build();
     Random random = new Random(1);
 
     Host seed = Host.newBuilder().setId("seed").setIp("10.0.0.1").setType(HostType.HOST_TYPE_SEED)

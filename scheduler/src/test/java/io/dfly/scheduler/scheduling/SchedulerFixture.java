@@ -7,6 +7,7 @@ import io.dfly.api.common.v1.HostType;
 import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.scheduler.SchedulerConfig;
 import io.dfly.scheduler.metrics.SchedulerMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -69,8 +70,12 @@ final class SchedulerFixture {
   }
 
   RecordingStream register(String taskId, String peerId, Host host) {
+    return register(taskId, peerId, host, RegisterPeer.newBuilder().setDownload(DOWNLOAD).build());
+  }
+
+  RecordingStream register(String taskId, String peerId, Host host, RegisterPeer registration) {
     RecordingStream stream = new RecordingStream();
-    scheduler.register(taskId, peerId, scheduler.host(host.getId()), DOWNLOAD, stream);
+    scheduler.register(taskId, peerId, scheduler.host(host.getId()), registration, stream);
     return stream;
   }
 

@@ -9,6 +9,7 @@ import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse.ResponseCase;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.scheduler.SchedulerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -494,6 +495,38 @@ class TaskSchedulerTest {
     RecordingStream p2 = f.register("p2", f.host("h2"));
     assertThat(p2.lastParents()).containsExactly("p1");
     assertThat(scheduler.stat(TASK)).hasValueSatisfying(stat -> assertThat(stat.getState()).isEqualTo("SUCCEEDED"));
+  }
+
+  @Test
+  void peersRegisteringAgainAfterAFailoverServeWhatTheyHoldAndWaitForEachOtherBeforeTheOrigin() {
+    Host h1 = f.host("h1");
+    Host h2 = f.host("h2");
+    Host h3 = f.host("h3");
+    // This scheduler is new to the task: its peers come back one by one with what they hold.
+    RecordingStream p1 = f.register(TASK, "p1", h1, RegisterPeer.newBuilder().setDownload(SchedulerFixture.DOWNLOAD)
+        .addAllFinishedPieces(List.of(0, 1, 2, 3)).build());
+    assertThat(p1.sent).as("no back-to-source order for a peer that holds pieces").isEmpty();
+    RecordingStream p2 = f.register(TASK, "p2", h2, RegisterPeer.newBuilder().setDownload(SchedulerFixture.DOWNLOAD)
+        .addAllFinishedPieces(List.of(4, 5)).build());
+    assertThat(p2.lastParents()).containsExactly("p1");
+    assertThat(p1.lastParents()).as("a waiting peer serves what it holds").containsExactly("p2");
+    RecordingStream p3 = f.register(TASK, "p3", h3, RegisterPeer.newBuilder().setDownload(SchedulerFixture.DOWNLOAD)
+        .setBackToSource(true).addAllFinishedPieces(List.of(6)).build());
+    assertThat(p3.sent).as("it fetches from the origin already").isEmpty();
+    scheduler.tick();
+    assertThat(p1.lastParents()).containsExactlyInAnyOrder("p2", "p3");
+    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "no_parent")).isZero();
+  }
+
+  @Test
+  void aPeerHoldingPiecesThatNobodyCanServeGoesToTheOriginAfterTheRounds() {
+    RecordingStream p1 = f.register(TASK, "p1", f.host("h1"), RegisterPeer.newBuilder()
+        .setDownload(SchedulerFixture.DOWNLOAD).addAllFinishedPieces(List.of(0, 1)).build());
+    for (int round = 0; round < f.config.backToSourceAfterRounds; round++) {
+      assertThat(p1.sent).isEmpty();
+      scheduler.tick();
+    }
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
   }
 
   @Test
