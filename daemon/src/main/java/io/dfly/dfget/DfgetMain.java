@@ -27,20 +27,10 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
-import picocli.CommandLine.ParseResult;
 
-/**
- * The dfget command. Its options are declared through picocli's programmatic API rather than
- * annotations: reading annotations (reflection, a proxy per annotation) cost about 0.1 s of every
- * run, as much as a cached download itself.
- */
-public final class DfgetMain implements Callable<Integer> {
+/** The dfget command: see {@link DfgetOptions#HELP}. */
+public final class DfgetMain {
   static final int FAILED = 1;
   static final int BAD_REQUEST = 2;
   static final int BAD_CONTENT = 3;
@@ -49,7 +39,6 @@ public final class DfgetMain implements Callable<Integer> {
   static final int CANNOT_WRITE = 6;
   /** A compile-time constant: naming it here loads nothing of the daemon. */
   private static final String CACHE_SCHEME = TaskManager.CACHE_SCHEME;
-  private static final String DEFAULT_DAEMON = "127.0.0.1:65003";
 
   private final String url;
   private final String output;
@@ -68,87 +57,55 @@ public final class DfgetMain implements Callable<Integer> {
   private final boolean noProgress;
   private final boolean verbose;
 
-  private DfgetMain(ParseResult parsed) {
-    url = parsed.matchedPositionalValue(0, null);
-    output = parsed.matchedOptionValue("--output", null);
-    daemon = parsed.matchedOptionValue("--daemon", DEFAULT_DAEMON);
-    digest = parsed.matchedOptionValue("--digest", null);
-    headers = parsed.matchedOptionValue("--header", List.of());
-    tag = parsed.matchedOptionValue("--tag", "");
-    application = parsed.matchedOptionValue("--application", "");
-    filteredQueryParams = parsed.matchedOptionValue("--filtered-query-params", "");
-    limit = parsed.matchedOptionValue("--limit", null);
-    range = parsed.matchedOptionValue("--range", null);
-    timeoutSeconds = parsed.matchedOptionValue("--timeout", null);
-    priority = parsed.matchedOptionValue("--priority", "normal");
-    disableBackToSource = parsed.hasMatchedOption("--disable-back-to-source");
-    recursive = parsed.hasMatchedOption("--recursive");
-    noProgress = parsed.hasMatchedOption("--no-progress");
-    verbose = parsed.hasMatchedOption("--verbose");
+  private DfgetMain(DfgetOptions options) {
+    url = options.url;
+    output = options.output;
+    daemon = options.daemon;
+    digest = options.digest;
+    headers = List.copyOf(options.headers);
+    tag = options.tag;
+    application = options.application;
+    filteredQueryParams = options.filteredQueryParams;
+    limit = options.limit;
+    range = options.range;
+    timeoutSeconds = options.timeoutSeconds;
+    priority = options.priority;
+    disableBackToSource = options.disableBackToSource;
+    recursive = options.recursive;
+    noProgress = options.noProgress;
+    verbose = options.verbose;
   }
 
-  static CommandSpec spec() {
-    CommandSpec spec = CommandSpec.create().name("dfget").mixinStandardHelpOptions(true);
-    spec.usageMessage()
-        .description("Downloads a URL through the local dfdaemon (P2P), or straight from the origin when "
-            + "no daemon runs. The output appears only once complete and verified.")
-        .exitCodeListHeading("%nExit codes:%n")
-        .exitCodeList(exitCodes());
-    spec.addPositional(PositionalParamSpec.builder().index("0").paramLabel("URL").type(String.class)
-        .description("what to download: http, https, s3, hdfs or file URL; with --recursive a directory or prefix")
-        .build());
-    spec.addOption(value("output file; '-' for stdout; with --recursive a directory", "FILE", "-O", "--output")
-        .required(true).build());
-    spec.addOption(value("the local dfdaemon's API address (default " + DEFAULT_DAEMON + ")", "HOST:PORT",
-        "--daemon").build());
-    spec.addOption(value("expected digest: sha256, sha512, md5 or crc32c", "ALGO:HEX", "--digest").build());
-    spec.addOption(OptionSpec.builder("-H", "--header").paramLabel("'K: V'").type(List.class)
-        .auxiliaryTypes(String.class).description("request header for the origin (repeatable)").build());
-    spec.addOption(value("tells apart tasks of the same URL", "TAG", "--tag").build());
-    spec.addOption(value("the caller's application, part of the task id", "NAME", "--application").build());
-    spec.addOption(value("query parameters left out of the task id, e.g. 'Expires&Signature'", "'a&b'",
-        "--filtered-query-params").build());
-    spec.addOption(value("this download's rate limit, like 50MiB (per second)", "RATE", "--limit").build());
-    spec.addOption(value("only these bytes (offsets, inclusive; FIRST- for the rest of the file)", "FIRST-LAST",
-        "--range").build());
-    spec.addOption(OptionSpec.builder("--timeout").paramLabel("SECONDS").type(Long.class)
-        .description("give up after this long (exit code 4)").build());
-    spec.addOption(value("low, normal or high: the share of the host's download capacity (default normal)",
-        "LEVEL", "--priority").build());
-    spec.addOption(flag("fail rather than fetch from the origin when no peer can serve", "--disable-back-to-source"));
-    spec.addOption(flag("download every file below the URL (directory, object prefix) into -O", "-r", "--recursive"));
-    spec.addOption(flag("no progress bar", "--no-progress"));
-    spec.addOption(flag("log what happens", "-v", "--verbose"));
-    return spec;
-  }
-
-  private static OptionSpec.Builder value(String description, String label, String... names) {
-    return OptionSpec.builder(names).paramLabel(label).type(String.class).description(description);
-  }
-
-  private static OptionSpec flag(String description, String... names) {
-    return OptionSpec.builder(names).type(boolean.class).arity("0").description(description).build();
-  }
-
-  private static Map<String, String> exitCodes() {
-    Map<String, String> codes = new LinkedHashMap<>();
-    codes.put("0", "the file is at the output path, verified");
-    codes.put("1", "the download failed: origin error, no peer could serve (reason on stderr)");
-    codes.put("2", "bad command line or request");
-    codes.put("3", "the content did not verify (--digest or length mismatch)");
-    codes.put("4", "timed out (--timeout)");
-    codes.put("5", "the daemon's disk is full or over its quota");
-    codes.put("6", "the output cannot be written");
-    return codes;
-  }
-
-  /** Runs dfget with these arguments and returns its exit code. */
+  /** Runs dfget with these arguments and returns its exit code; failures are one line on stderr. */
   public static int run(String... args) {
-    return Commands.run(new CommandLine(spec()), parsed -> new DfgetMain(parsed), args);
+    DfgetOptions options;
+    try {
+      options = DfgetOptions.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("dfget: " + e.getMessage());
+      System.err.println("Try 'dfget --help' for more.");
+      return BAD_REQUEST;
+    }
+    if (options.help) {
+      System.out.print(DfgetOptions.HELP);
+      return 0;
+    }
+    try {
+      return new DfgetMain(options).call();
+    } catch (Commands.UserError e) {
+      System.err.println("dfget: " + e.getMessage());
+      return e.exitCode();
+    } catch (IllegalArgumentException e) {
+      System.err.println("dfget: " + e.getMessage());
+      return BAD_REQUEST;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      System.err.println("dfget: interrupted");
+      return FAILED;
+    }
   }
 
-  @Override
-  public Integer call() throws Exception {
+  private int call() throws InterruptedException {
     // The launcher skips logging altogether unless --verbose; with logback present, keep it quiet.
     if (LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
       root.setLevel(verbose ? Level.DEBUG : Level.WARN);

@@ -1,9 +1,7 @@
 package io.dfly.common.cli;
 
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 import picocli.CommandLine;
-import picocli.CommandLine.ParseResult;
 
 /** Runs a picocli command with the project's conventions and exits with its code. */
 public final class Commands {
@@ -15,25 +13,6 @@ public final class Commands {
 
   public static int run(Callable<Integer> command, String... args) {
     return withConventions(new CommandLine(command)).execute(args);
-  }
-
-  /**
-   * Runs a command declared through picocli's programmatic API: {@code command} makes the
-   * command from what was parsed (help and version requests are answered first).
-   */
-  public static int run(CommandLine cli, Function<ParseResult, Callable<Integer>> command, String... args) {
-    withConventions(cli).setExecutionStrategy(parsed -> {
-      Integer help = CommandLine.executeHelpRequest(parsed);
-      if (help != null) {
-        return help;
-      }
-      try {
-        return command.apply(parsed).call();
-      } catch (Exception e) {
-        throw new CommandLine.ExecutionException(cli, String.valueOf(e.getMessage()), e);
-      }
-    });
-    return cli.execute(args);
   }
 
   private static CommandLine withConventions(CommandLine cli) {
