@@ -35,6 +35,11 @@ final class Parent {
   /** Measured rate of one piece stream from this parent, bytes per second; 0 until measured. */
   private double rate;
   private ClientCallStreamObserver<SyncPiecesRequest> sync;
+  /**
+   * Bumped by every sync started and by every drop: a stream posts events only while it is the
+   * current one, so a cancelled stream's late end cannot drop the parent once it is taken back.
+   */
+  private volatile int generation;
 
   Parent(String peerId, Host host) {
     this.peerId = peerId;
@@ -43,6 +48,7 @@ final class Parent {
   }
 
   void startSync(PeerChannels channels, String taskId, String selfPeerId, BlockingQueue<PeerEvent> events) {
+    int mine = ++generation;
     SyncPiecesRequest request = SyncPiecesRequest.newBuilder()
         .setTaskId(taskId).setRequesterPeerId(selfPeerId).build();
     DfdaemonPeerGrpc.newStub(channels.channel(host.getIp(), host.getGrpcPort())).syncPieces(request,
@@ -54,17 +60,26 @@ final class Parent {
 
           @Override
           public void onNext(SyncPiecesResponse response) {
+            if (generation != mine) {
+              return;
+            }
             events.add(new PeerEvent.ParentUpdate(peerId, response.getContentLength(),
                 response.getPieceLength(), response.getPiecesList()));
           }
 
           @Override
           public void onError(Throwable t) {
+            if (generation != mine) {
+              return;
+            }
             events.add(new PeerEvent.ParentEnded(peerId, t.getMessage()));
           }
 
           @Override
           public void onCompleted() {
+            if (generation != mine) {
+              return;
+            }
             events.add(new PeerEvent.ParentEnded(peerId, null));
           }
         });
@@ -97,7 +112,15 @@ final class Parent {
 
   void drop() {
     dropped = true;
+    generation++;
     stopSync();
+  }
+
+  /** Takes a dropped parent back when the scheduler offers it again: a fresh sync, a clean record. */
+  void revive(PeerChannels channels, String taskId, String selfPeerId, BlockingQueue<PeerEvent> events) {
+    dropped = false;
+    failures = 0;
+    startSync(channels, taskId, selfPeerId, events);
   }
 
   /** Fetches one piece from this parent's upload server into the store and verifies it. */

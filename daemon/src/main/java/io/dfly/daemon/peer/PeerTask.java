@@ -324,7 +324,8 @@ public final class PeerTask {
     Set<String> wanted = new HashSet<>();
     for (CandidateParent candidate : candidates) {
       wanted.add(candidate.getPeerId());
-      if (!parents.containsKey(candidate.getPeerId())) {
+      Parent known = parents.get(candidate.getPeerId());
+      if (known == null) {
         Parent parent = new Parent(candidate.getPeerId(), candidate.getHost());
         parents.put(parent.peerId, parent);
         parent.startSync(manager.peerChannels(), taskId, peerId, events);
