@@ -359,6 +359,10 @@ public final class PeerTask {
       parent.pieces.set(piece.getNumber());
     }
   }
+      } else if (known.dropped) {
+        // The scheduler re-evaluates parents every round: one it let go of may come back.
+        known.revive(manager.peerChannels(), taskId, peerId, events);
+        log.info("task {}: parent {} offered again", taskId, known.peerId);
 
   private void onParentEnded(PeerEvent.ParentEnded ended) {
     Parent parent = parents.get(ended.parentId());
