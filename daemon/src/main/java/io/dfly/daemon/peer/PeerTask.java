@@ -331,6 +331,10 @@ public final class PeerTask {
         parent.startSync(manager.peerChannels(), taskId, peerId, events);
         log.info("task {}: parent {} ({}{})", taskId, parent.peerId, parent.host.getIp(),
             parent.seed ? ", seed peer" : "");
+      } else if (known.dropped) {
+        // The scheduler re-evaluates parents every round: one it let go of may come back.
+        known.revive(manager.peerChannels(), taskId, peerId, events);
+        log.info("task {}: parent {} offered again", taskId, known.peerId);
       }
     }
     for (Parent parent : parents.values()) {
@@ -359,10 +363,6 @@ public final class PeerTask {
       parent.pieces.set(piece.getNumber());
     }
   }
-      } else if (known.dropped) {
-        // The scheduler re-evaluates parents every round: one it let go of may come back.
-        known.revive(manager.peerChannels(), taskId, peerId, events);
-        log.info("task {}: parent {} offered again", taskId, known.peerId);
 
   private void onParentEnded(PeerEvent.ParentEnded ended) {
     Parent parent = parents.get(ended.parentId());
