@@ -27,7 +27,7 @@ public class SchedulerConfig {
   public Gc gc = new Gc();
 
   public static class Evaluator {
-    /** Pieces the parent has and the child lacks, against the best candidate. */
+    /** Pieces the parent has and the child lacks, each weighing 1 / (peers holding it), against the best candidate. */
     public double finishedPieces = 0.25;
     /** Share of the pieces the parent's host served that arrived intact. */
     public double uploadSuccess = 0.15;

@@ -3,7 +3,7 @@ package io.dfly.scheduler.resource;
 import java.util.Arrays;
 
 /**
- * The piece numbers a peer holds. Unlike {@link java.util.BitSet} it counts the pieces one set
+ * The piece numbers a peer holds. Unlike {@link java.util.BitSet} it weighs the pieces one set
  * has and another lacks without allocating, which the parent evaluator does for every candidate.
  */
 public final class PieceSet {
@@ -28,19 +28,6 @@ public final class PieceSet {
     return true;
   }
 
-  public void addAll(PieceSet other) {
-    if (other.words.length > words.length) {
-      words = Arrays.copyOf(words, other.words.length);
-    }
-    count = 0;
-    for (int i = 0; i < words.length; i++) {
-      if (i < other.words.length) {
-        words[i] |= other.words[i];
-      }
-      count += Long.bitCount(words[i]);
-    }
-  }
-
   public boolean contains(int number) {
     int word = number >>> 6;
     return number >= 0 && word < words.length && (words[word] & (1L << number)) != 0;
@@ -54,13 +41,31 @@ public final class PieceSet {
     return count == 0;
   }
 
-  /** Pieces in this set that {@code other} lacks. */
-  public int countMissingFrom(PieceSet other) {
-    int missing = 0;
+  /**
+   * Pieces in this set that {@code other} lacks, each weighing 1 / (peers of the task holding
+   * it): a piece few peers hold is worth more, since the child can get it from fewer parents.
+   */
+  public double rarityMissingFrom(PieceSet other, int[] holders) {
+    double sum = 0;
     for (int i = 0; i < words.length; i++) {
-      long theirs = i < other.words.length ? other.words[i] : 0;
-      missing += Long.bitCount(words[i] & ~theirs);
+      long missing = words[i] & ~(i < other.words.length ? other.words[i] : 0);
+      while (missing != 0) {
+        int piece = i << 6 | Long.numberOfTrailingZeros(missing);
+        sum += 1.0 / Math.max(1, piece < holders.length ? holders[piece] : 1);
+        missing &= missing - 1;
+      }
     }
-    return missing;
+    return sum;
+  }
+
+  /** Calls {@code action} with every piece number in the set, in order. */
+  public void forEach(java.util.function.IntConsumer action) {
+    for (int i = 0; i < words.length; i++) {
+      long word = words[i];
+      while (word != 0) {
+        action.accept(i << 6 | Long.numberOfTrailingZeros(word));
+        word &= word - 1;
+      }
+    }
   }
 }

@@ -35,6 +35,8 @@ public final class Task {
   /** Peers that may not serve anyone in this task, with the reason. */
   private final Map<String, String> blockedParents = new HashMap<>();
   private long marks;
+  /** How many peers of the task hold each piece. */
+  private int[] holders = new int[64];
 
   public Task(String id) {
     this.id = id;
@@ -85,6 +87,7 @@ public final class Task {
   }
 
   private void removeFromList(Peer peer) {
+    peer.pieces().forEach(piece -> holders[piece]--);
     if (peer.isSeed()) {
       seedPeers.remove(peer);
     }
@@ -94,6 +97,23 @@ public final class Task {
       last.index = peer.index;
     }
     peer.index = -1;
+  }
+
+  /** Records that a peer of the task holds a piece; false when it did already. */
+  public boolean addPiece(Peer peer, int piece) {
+    if (!peer.pieces().add(piece)) {
+      return false;
+    }
+    if (piece >= holders.length) {
+      holders = java.util.Arrays.copyOf(holders, Math.max(holders.length * 2, piece + 1));
+    }
+    holders[piece]++;
+    return true;
+  }
+
+  /** Peers holding each piece, by piece number (may be longer than the task). */
+  public int[] holders() {
+    return holders;
   }
 
   public Collection<Peer> peers() {

@@ -43,12 +43,13 @@ public final class ParentEvaluator {
   /** A candidate that passed the filters, with what it offers the child. */
   private static final class Candidate {
     final Peer peer;
-    final int useful;
+    /** Pieces it has that the child lacks, weighted by rarity. */
+    final double useful;
     final boolean productive;
     final boolean current;
     double score;
 
-    Candidate(Peer peer, int useful, boolean productive, boolean current) {
+    Candidate(Peer peer, double useful, boolean productive, boolean current) {
       this.peer = peer;
       this.useful = useful;
       this.productive = productive;
@@ -82,7 +83,7 @@ public final class ParentEvaluator {
     if (candidates.isEmpty()) {
       return List.of();
     }
-    int mostUseful = 0;
+    double mostUseful = 0;
     for (Candidate candidate : candidates) {
       mostUseful = Math.max(mostUseful, candidate.useful);
     }
@@ -109,7 +110,7 @@ public final class ParentEvaluator {
     if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)) {
       return;
     }
-    int useful = parent.pieces().countMissingFrom(child.pieces());
+    double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.holders());
     boolean fetching = parent.state() == PeerState.RUNNING || parent.state() == PeerState.BACK_TO_SOURCE;
     boolean productive = useful > 0 || fetching && !descendants.contains(parent);
     // A current parent that is still fetching keeps its place rather than flapping in and out
@@ -131,9 +132,9 @@ public final class ParentEvaluator {
   }
 
   /** The weighted score of a candidate, before any bonus for being a current parent. */
-  double score(Peer child, Peer parent, int useful, int mostUseful, long nowNanos) {
+  double score(Peer child, Peer parent, double useful, double mostUseful, long nowNanos) {
     KnownHost host = parent.host();
-    double score = weights.finishedPieces * (mostUseful == 0 ? 0 : useful / (double) mostUseful)
+    double score = weights.finishedPieces * (mostUseful == 0 ? 0 : useful / mostUseful)
         + weights.uploadSuccess * host.uploadSuccessRate()
         + weights.freeUpload * host.freeUploadShare() / (1 + otherChildren(parent, child))
         + weights.seedPeer * (!parent.isSeed() ? 0.5 : parent.state() == PeerState.SUCCEEDED ? 0 : 1)

@@ -139,11 +139,11 @@ public final class TaskScheduler {
       }
       Peer peer = new Peer(peerId, host, stream, clock.getAsLong());
       for (int piece : registration.getFinishedPiecesList()) {
-        peer.pieces().add(piece);
+        task.addPiece(peer, piece);
       }
       Peer old = task.peer(peerId);
       if (old != null) { // its old stream is dead
-        peer.pieces().addAll(old.pieces());
+        old.pieces().forEach(piece -> task.addPiece(peer, piece));
         old.setState(PeerState.LEFT);
       }
       if (old != null || !peer.pieces().isEmpty()) {
@@ -177,7 +177,7 @@ public final class TaskScheduler {
         task.setFirstPiece(piece);
       }
       boolean first = peer.pieces().isEmpty();
-      peer.pieces().add(piece.getNumber());
+      task.addPiece(peer, piece.getNumber());
       Peer parent = report.getParentId().isEmpty() ? null : task.peer(report.getParentId());
       if (parent != null) {
         parent.reported(now);

@@ -31,10 +31,10 @@ class ParentEvaluatorTest {
   private Peer peer(String id, KnownHost host, PeerState state, int... pieces) {
     Peer peer = new Peer(id, host, new RecordingStream(), NOW);
     peer.setState(state);
-    for (int n : pieces) {
-      peer.pieces().add(n);
-    }
     task.addPeer(peer);
+    for (int n : pieces) {
+      task.addPiece(peer, n);
+    }
     return peer;
   }
 
@@ -64,6 +64,17 @@ class ParentEvaluatorTest {
     peer("good", PeerState.SUCCEEDED, 0, 1, 2);
 
     assertThat(select(child)).containsExactly("good");
+  }
+
+  @Test
+  void aPeerHoldingThePiecesOnlyItHasBeatsOnesHoldingMoreCommonPieces() {
+    // The seed peer handed each of three peers different pieces; a fourth has what everyone has.
+    Peer child = peer("child", PeerState.RUNNING, 0);
+    peer("common", PeerState.RUNNING, 0, 1, 2, 3, 4, 5);
+    peer("common-too", PeerState.RUNNING, 1, 2, 3, 4, 5);
+    peer("unique", PeerState.RUNNING, 10, 11, 12);
+    evaluator = new ParentEvaluator(limit(1));
+    assertThat(select(child)).containsExactly("unique");
   }
 
   @Test
@@ -100,14 +111,16 @@ class ParentEvaluatorTest {
   }
 
   @Test
-  void moreUsefulPiecesRankHigherThenTheBestFewAreKept() {
+  void moreAndRarerUsefulPiecesRankHigherThenTheBestFewAreKept() {
     Peer child = peer("child", PeerState.RUNNING, 0, 1);
     peer("has-nothing-new", PeerState.RUNNING, 0, 1);
-    peer("two-new", PeerState.RUNNING, 0, 1, 2, 3);
+    peer("two-common", PeerState.RUNNING, 0, 1, 2, 3);
     peer("six-new", PeerState.RUNNING, 2, 3, 4, 5, 6, 7);
     peer("four-new", PeerState.RUNNING, 2, 3, 4, 5);
-    peer("one-new", PeerState.RUNNING, 9);
-    assertThat(select(child)).containsExactly("six-new", "four-new", "two-new", "one-new");
+    peer("two-common-again", PeerState.RUNNING, 2, 3);
+    // Pieces 2 and 3 are held by four peers, 4 and 5 by two, 6, 7 and 9 by one each.
+    peer("one-rare", PeerState.RUNNING, 9);
+    assertThat(select(child)).containsExactly("six-new", "four-new", "one-rare", "two-common");
   }
 
   @Test
