@@ -24,6 +24,7 @@ import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -58,7 +59,9 @@ public final class Dfdaemon implements AutoCloseable {
   public Dfdaemon(DaemonConfig config) throws IOException, InterruptedException {
     Host host = describeHost(config);
     pieceStore = new PieceStore(Path.of(config.dataDir));
-    scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host);
+    // A scheduler back from the dead gets its tasks once every host has announced to it again.
+    scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host,
+        Duration.ofSeconds(config.announceIntervalSeconds + 1));
     TaskManager tasks = new TaskManager(config, host, pieceStore, scheduler, peerChannels);
     proxy = config.proxy.enabled ? startProxy(config, tasks) : null;
     GarbageCollector gc = new GarbageCollector(pieceStore, new GarbageCollector.Policy(
@@ -74,7 +77,7 @@ public final class Dfdaemon implements AutoCloseable {
         uploadRate::rate, System::nanoTime)::sample);
     announceUntilAccepted();
     // Set after the first announce: restoreTasks() below announces every finished task once.
-    scheduler.onTasksMoved(tasks::announceFinishedTasks);
+    scheduler.onTasksMoved(tasks::tasksMoved);
     announcer.scheduleWithFixedDelay(scheduler::announceHost,
         config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     for (String ip : List.of(config.listen)) {

@@ -91,8 +91,8 @@ class SchedulerFailoverTest {
         assertThat(LocalCluster.stat(peers.get(i), url).fromOrigin())
             .as("%s took every piece from the seed peer and other peers", peers.get(i).name()).isZero();
         assertThat(Files.readString(peers.get(i).log()))
-            .contains("stream to scheduler " + schedulers.get(owner) + " lost")
-            .contains("registered as peer")
+            .as("registered with the owner, then again with the other one")
+            .contains("with scheduler " + schedulers.get(owner) + " (0 pieces here)")
             .contains("with scheduler " + schedulers.get(survivor));
       }
       assertThat(seedPiecesAtKill).as("the kill landed mid-transfer").isLessThan(piecesAtKill);
@@ -106,7 +106,7 @@ class SchedulerFailoverTest {
       // The owner comes back empty: the task moves back to it, and the hosts that hold the file
       // announce it there, so a newcomer gets it from them and not from the origin.
       cluster.restartScheduler(owner);
-      Thread.sleep(4000);
+      awaitPeers(schedulers.get(owner), taskId, PEERS);
       LocalCluster.Daemon late = cluster.addDaemon("late", "--config", announce.toString());
       Path lateOut = work.resolve("late.out");
       Run fromPeers = dfget(late, url, lateOut, "--digest", "sha256:" + sha);
@@ -114,6 +114,91 @@ class SchedulerFailoverTest {
       assertThat(LocalCluster.stat(late, url).fromOrigin()).isZero();
       assertThat(Files.readString(late.log())).contains("with scheduler " + schedulers.get(owner));
       assertThat(origin.bytesSent()).isLessThanOrEqualTo(SIZE + 1L);
+    }
+  }
+
+  @Test
+  void aSchedulerThatComesBackTakesItsRunningTasksBack() throws Exception {
+    Path originDir = Files.createDirectories(work.resolve("origin"));
+    byte[] content = new byte[SIZE];
+    new Random(7).nextBytes(content);
+    Files.write(originDir.resolve("comeback.bin"), content);
+    String sha = sha256(content);
+    Path slowSeed = Files.writeString(work.resolve("seed.yaml"),
+        "download-rate: 3MiB\nannounce-interval-seconds: 1\n");
+    Path announce = Files.writeString(work.resolve("peer.yaml"), "announce-interval-seconds: 1\n");
+
+    try (OriginServer origin = new OriginServer(originDir);
+        LocalCluster cluster = new LocalCluster(work.resolve("cluster")).startSchedulers(2)) {
+      String url = origin.url("comeback.bin");
+      String taskId = TaskId.of(Download.newBuilder().setUrl(url).build());
+      List<String> schedulers = cluster.schedulerAddresses();
+      int owner = schedulers.indexOf(SchedulerClient.ownerOf(
+          schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
+      int other = 1 - owner;
+      LocalCluster.Daemon seed = cluster.addSeedPeer("seed", "--config", slowSeed.toString());
+      List<LocalCluster.Daemon> peers = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        peers.add(cluster.addDaemon("peer-" + i, "--config", announce.toString()));
+      }
+
+      // The owner is down when the downloads start: they run on the other scheduler.
+      cluster.killScheduler(owner);
+      Thread.sleep(3000);
+      List<Process> runs = new ArrayList<>();
+      for (LocalCluster.Daemon peer : peers) {
+        runs.add(startDfget(peer, url, work.resolve(peer.name() + ".out"),
+            "--limit", "3MiB", "--digest", "sha256:" + sha));
+      }
+      for (LocalCluster.Daemon peer : peers) {
+        awaitProgress(peer, url, 0.1);
+      }
+      assertThat(statTask(schedulers.get(other), taskId).getPeerCount()).isEqualTo(3);
+
+      // Back, empty: the running downloads move to it, so a newcomer finds them there.
+      cluster.restartScheduler(owner);
+      for (LocalCluster.Daemon peer : peers) {
+        awaitLog(peer, "scheduler " + schedulers.get(owner) + " owns it now; leaving " + schedulers.get(other));
+      }
+      LocalCluster.Daemon late = cluster.addDaemon("late", "--config", announce.toString());
+      Path lateOut = work.resolve("late.out");
+      Run fromPeers = dfget(late, url, lateOut, "--digest", "sha256:" + sha);
+      assertThat(fromPeers.exit()).as(fromPeers.stderr()).isZero();
+      assertThat(LocalCluster.stat(late, url).fromOrigin()).isZero();
+      for (int i = 0; i < peers.size(); i++) {
+        Path out = work.resolve(peers.get(i).name() + ".out");
+        Run result = finish(runs.get(i), out);
+        assertThat(result.exit()).as(result.stderr()).isZero();
+        assertThat(sha256(out)).isEqualTo(sha);
+        assertThat(LocalCluster.stat(peers.get(i), url).fromOrigin()).isZero();
+      }
+      assertThat(statTask(schedulers.get(owner), taskId).getPeerCount())
+          .as("the seed peer, both peers and the newcomer on the owner").isEqualTo(4);
+      assertThat(origin.bytesSent()).isLessThanOrEqualTo(SIZE + 1L);
+    }
+  }
+
+  /** Waits until the scheduler knows at least {@code count} peers of the task. */
+  private static void awaitPeers(String scheduler, String taskId, int count) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        if (statTask(scheduler, taskId).getPeerCount() >= count) {
+          return;
+        }
+      } catch (StatusRuntimeException notYet) {
+        // no peer of the task there yet
+      }
+      assertThat(System.nanoTime()).as("%d peers of the task on %s", count, scheduler).isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  private static void awaitLog(LocalCluster.Daemon daemon, String line) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.readString(daemon.log()).contains(line)) {
+      assertThat(System.nanoTime()).as("%s logged: %s", daemon.name(), line).isLessThan(deadline);
+      Thread.sleep(100);
     }
   }
 

@@ -10,7 +10,8 @@ import java.util.concurrent.CompletableFuture;
 /** What the conductor of a {@link PeerTask} reacts to. */
 sealed interface PeerEvent {
 
-  record Scheduled(AnnouncePeerResponse response) implements PeerEvent {}
+  /** {@code stream} numbers the scheduler stream it came on, so that answers of an abandoned one are told apart. */
+  record Scheduled(int stream, AnnouncePeerResponse response) implements PeerEvent {}
 
   /**
    * A caller wants the task, or a range of it ({@code range} null for all of it); {@code inOrder}
@@ -19,7 +20,10 @@ sealed interface PeerEvent {
   record Wanted(io.dfly.common.net.ByteRange range, boolean inOrder, CompletableFuture<TaskStore> future)
       implements PeerEvent {}
 
-  record SchedulerLost(String reason) implements PeerEvent {}
+  record SchedulerLost(int stream, String reason) implements PeerEvent {}
+
+  /** The task's scheduler may have changed: one went down or came back up. */
+  record SchedulerMoved() implements PeerEvent {}
 
   /** Layout and new pieces a parent announced; lengths are -1 while the parent does not know. */
   record ParentUpdate(String parentId, long contentLength, long pieceLength, List<Piece> pieces)

@@ -79,6 +79,8 @@ public final class PeerTask {
   private SchedulerClient.PeerStream scheduler;
   /** Scheduler streams lost since the last answer from a scheduler. */
   private int schedulerLosses;
+  /** Numbers the streams opened; what a stream this task has let go of still sends is dropped. */
+  private int schedulerStream;
   private Origin origin;
   private int lowestMissing;
   private boolean finished;
@@ -168,21 +170,22 @@ public final class PeerTask {
    * fetching from the origin), so the new scheduler can hand it out as a parent at once.
    */
   private void register() {
+    int stream = ++schedulerStream;
     try {
       scheduler = manager.scheduler().announcePeer(taskId, new StreamObserver<>() {
         @Override
         public void onNext(AnnouncePeerResponse response) {
-          events.add(new PeerEvent.Scheduled(response));
+          events.add(new PeerEvent.Scheduled(stream, response));
         }
 
         @Override
         public void onError(Throwable t) {
-          events.add(new PeerEvent.SchedulerLost(t.getMessage()));
+          events.add(new PeerEvent.SchedulerLost(stream, t.getMessage()));
         }
 
         @Override
         public void onCompleted() {
-          events.add(new PeerEvent.SchedulerLost("stream closed by the scheduler"));
+          events.add(new PeerEvent.SchedulerLost(stream, "stream closed by the scheduler"));
         }
       });
       send(request().setRegister(RegisterPeer.newBuilder().setDownload(download)));
@@ -220,6 +223,7 @@ public final class PeerTask {
 
   private void closeScheduler() {
     if (scheduler != null) {
+      schedulerStream++;
       try {
         scheduler.requests().onCompleted();
       } catch (RuntimeException ignored) {
@@ -233,9 +237,12 @@ public final class PeerTask {
 
   private void handle(PeerEvent event) {
     switch (event) {
-      case PeerEvent.Scheduled s -> onScheduled(s.response());
+      case PeerEvent.Scheduled s when s.stream() == schedulerStream -> onScheduled(s.response());
+      case PeerEvent.Scheduled stale -> { } // from a stream this task has let go of
       case PeerEvent.Wanted w -> waiters.add(w);
-      case PeerEvent.SchedulerLost lost -> onSchedulerLost(lost.reason());
+      case PeerEvent.SchedulerLost lost when lost.stream() == schedulerStream -> onSchedulerLost(lost.reason());
+      case PeerEvent.SchedulerLost stale -> { }
+      case PeerEvent.SchedulerMoved moved -> onSchedulerMoved();
       case PeerEvent.ParentUpdate u -> onParentUpdate(u);
       case PeerEvent.ParentEnded e -> onParentEnded(e);
       case PeerEvent.PieceFetched f -> onPieceFetched(f);
@@ -308,6 +315,27 @@ public final class PeerTask {
       return;
     }
     log.warn("task {}: stream to scheduler {} lost ({}); registering again", taskId, lost, reason);
+    register();
+  }
+
+  /**
+   * Tells a running download that its task may have changed scheduler (one came back up): it
+   * moves to the owner, so that the task's peers do not stay split over two schedulers.
+   */
+  void schedulerMoved() {
+    events.add(new PeerEvent.SchedulerMoved());
+  }
+
+  private void onSchedulerMoved() {
+    if (scheduler == null || finished) {
+      return;
+    }
+    String owner = manager.scheduler().ownerAddress(taskId).orElse(null);
+    if (owner == null || owner.equals(scheduler.scheduler())) {
+      return;
+    }
+    log.info("task {}: scheduler {} owns it now; leaving {} for it", taskId, owner, scheduler.scheduler());
+    closeScheduler();
     register();
   }
 

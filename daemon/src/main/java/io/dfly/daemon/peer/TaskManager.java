@@ -205,10 +205,16 @@ public final class TaskManager {
   }
 
   /**
-   * Announces the finished tasks whose ids pass {@code moved} again: their scheduler changed
-   * (one went down or came back) or restarted and lost them.
+   * Tasks whose ids pass {@code moved} changed scheduler (one went down or came back) or their
+   * scheduler restarted and lost them: running downloads move to the new owner, and finished
+   * tasks are announced to it again.
    */
-  public void announceFinishedTasks(java.util.function.Predicate<String> moved) {
+  public void tasksMoved(java.util.function.Predicate<String> moved) {
+    for (PeerTask task : active.values()) {
+      if (moved.test(task.taskId())) {
+        task.schedulerMoved();
+      }
+    }
     for (TaskStore store : pieceStore.tasks()) {
       if (store.isComplete() && moved.test(store.taskId())) {
         log.info("task {}: announcing it again to its scheduler", store.taskId());

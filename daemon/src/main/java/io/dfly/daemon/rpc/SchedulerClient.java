@@ -14,6 +14,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -39,9 +40,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A scheduler whose announce or peer stream fails as unreachable is marked down: its tasks
  * move to their next scheduler in the hash, and it is probed again with exponential backoff
- * until it takes an announce. Whenever tasks change owner (a scheduler went down, came back,
- * or came back empty), the listener hears which task ids moved, so the host can announce the
- * finished tasks it holds to their new owner.
+ * until it takes an announce. It takes its tasks back only after answering for a settling
+ * time (one announce interval), by which every host has announced itself to it again, so it
+ * knows the seed peers before peers move to it. Whenever tasks change owner (a scheduler went
+ * down, came back, or came back empty), the listener hears which task ids moved, so the host
+ * can move its running downloads and announce its finished tasks to the new owner.
  */
 public final class SchedulerClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SchedulerClient.class);
@@ -50,6 +53,7 @@ public final class SchedulerClient implements AutoCloseable {
   private static final long PROBE_TIMEOUT_MILLIS = 2_000;
 
   private final Host host;
+  private final long settleNanos;
   /** Samples the host's load for each announcement; null until set. */
   private volatile Supplier<HostLoad> load;
   private final List<Endpoint> endpoints = new ArrayList<>();
@@ -65,6 +69,8 @@ public final class SchedulerClient implements AutoCloseable {
     final HostPort address;
     final ManagedChannel channel;
     volatile boolean up = true;
+    /** While down: when it answered again (0 when it has not), for the settling time. */
+    long answeringSinceNanos;
     /** The announce in flight: concurrent callers (many broken streams at once) share its answer. */
     final AtomicReference<CompletableFuture<Boolean>> announcing = new AtomicReference<>();
     // guarded by the client
@@ -77,11 +83,16 @@ public final class SchedulerClient implements AutoCloseable {
     }
   }
 
-  public SchedulerClient(List<HostPort> schedulers, Host host) {
+  /**
+   * @param settle how long a scheduler that was down must answer before tasks move back to it,
+   *     while another one is up; the hosts' announce interval
+   */
+  public SchedulerClient(List<HostPort> schedulers, Host host, Duration settle) {
     if (schedulers.isEmpty()) {
       throw new IllegalArgumentException("no scheduler address given (--scheduler HOST:PORT)");
     }
     this.host = host;
+    this.settleNanos = settle.toNanos();
     for (HostPort address : schedulers) {
       ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port())
           .usePlaintext()
@@ -116,8 +127,9 @@ public final class SchedulerClient implements AutoCloseable {
   }
 
   /**
-   * Who hears of tasks that changed owner: it gets a test of task ids and should announce the
-   * finished ones it holds again (their new owner does not know this host has them).
+   * Who hears of tasks that changed owner: it gets a test of task ids; running downloads of those
+   * should move to the new owner, and finished ones be announced to it again (it does not know
+   * this host has them).
    */
   public void onTasksMoved(Consumer<Predicate<String>> listener) {
     tasksMoved = listener;
@@ -228,6 +240,11 @@ public final class SchedulerClient implements AutoCloseable {
     return Digests.sha256Hex((address + "/" + taskId).getBytes(StandardCharsets.UTF_8));
   }
 
+  /** The address of the scheduler that owns a task among those up; empty when none is up. */
+  public Optional<String> ownerAddress(String taskId) {
+    return liveOwnerOf(taskId).map(endpoint -> endpoint.address.toString());
+  }
+
   private Optional<Endpoint> liveOwnerOf(String taskId) {
     return ownerAmong(endpoints.stream().filter(e -> e.up).toList(), taskId);
   }
@@ -252,8 +269,12 @@ public final class SchedulerClient implements AutoCloseable {
     boolean cameBack;
     synchronized (this) {
       cameBack = !endpoint.up;
+      if (cameBack && settling(endpoint)) {
+        return;
+      }
       endpoint.up = true;
       endpoint.retryMillis = 0;
+      endpoint.answeringSinceNanos = 0;
       if (endpoint.probe != null) {
         endpoint.probe.cancel(false);
         endpoint.probe = null;
@@ -268,6 +289,31 @@ public final class SchedulerClient implements AutoCloseable {
     }
   }
 
+  /**
+   * True while a scheduler that was down, and answers again, still settles: other hosts have not
+   * all announced to it yet. A probe at the end of the settling time takes it up. With no other
+   * scheduler up there is nothing to wait for.
+   */
+  private boolean settling(Endpoint endpoint) {
+    long now = System.nanoTime();
+    if (settleNanos <= 0 || endpoints.stream().noneMatch(e -> e.up)) {
+      return false;
+    }
+    if (endpoint.answeringSinceNanos == 0) {
+      endpoint.answeringSinceNanos = now;
+      log.info("scheduler {} answers again; its tasks move back to it in {} ms", endpoint.address,
+          TimeUnit.NANOSECONDS.toMillis(settleNanos));
+    } else if (now - endpoint.answeringSinceNanos >= settleNanos) {
+      return false;
+    }
+    if (endpoint.probe != null) {
+      endpoint.probe.cancel(false);
+    }
+    long left = settleNanos - (now - endpoint.answeringSinceNanos);
+    endpoint.probe = probeLater(endpoint, TimeUnit.NANOSECONDS.toMillis(left) + 1);
+    return true;
+  }
+
   /** {@code probeFailed}: the failed call was itself an attempt on a scheduler already down. */
   private void markDown(Endpoint endpoint, String reason, boolean probeFailed) {
     if (closed) {
@@ -278,6 +324,7 @@ public final class SchedulerClient implements AutoCloseable {
       before = endpoints.stream().filter(e -> e.up).toList();
       boolean wasUp = endpoint.up;
       endpoint.up = false;
+      endpoint.answeringSinceNanos = 0;
       if (wasUp || probeFailed || endpoint.probe == null) {
         endpoint.retryMillis = wasUp || endpoint.retryMillis == 0 ? FIRST_RETRY_MILLIS
             : Math.min(MAX_RETRY_MILLIS, endpoint.retryMillis * 2);
