@@ -119,6 +119,32 @@ class RegistryMirrorTest {
 
   @Test
   @Order(3)
+  void skopeoPullsThroughDfdaemonNamedAsMirrorInRegistriesConf() throws Exception {
+    // containers/image (skopeo, Podman, CRI-O) sends no ns: dfdaemon's registry-mirror names the registry
+    Path conf = Files.writeString(work.resolve("registries.conf"), """
+        [[registry]]
+        location = "%s"
+        insecure = true
+        [[registry.mirror]]
+        location = "127.0.0.1:%d"
+        insecure = true
+        """.formatted(registry.authority(), cluster.proxyPort(hostA)));
+    Map<String, Long> servedBefore = new java.util.HashMap<>();
+    for (String digest : layers.keySet()) {
+      servedBefore.put(digest, registry.blobBytesServed(digest));
+    }
+    Path out = work.resolve("registries-conf-out");
+    OciRegistry.run(work, "skopeo", "--registries-conf", conf.toString(), "copy",
+        "docker://" + registry.authority() + "/" + REPOSITORY + ":v1", "dir:" + out);
+    for (String digest : layers.keySet()) {
+      assertThat(OciRegistry.sha256(out.resolve(digest.substring("sha256:".length())))).isEqualTo(digest);
+      assertThat(registry.blobBytesServed(digest)).as("layer %s came from host A's store, not the registry", digest)
+          .isEqualTo(servedBefore.get(digest));
+    }
+  }
+
+  @Test
+  @Order(4)
   void curlGetsFilesAndBlobsThroughTheProxy() throws Exception {
     String proxy = "127.0.0.1:" + cluster.proxyPort(hostA);
     String digest = layers.keySet().iterator().next();
