@@ -138,6 +138,7 @@ final class P2pResponder {
       }
       out.write(LastHttpContent.EMPTY_LAST_CONTENT);
       out.finish();
+      log.info("served {} bytes of task {} through P2P{}", end - first, taskId, digest == null ? "" : ", " + digest + " checked");
     } catch (PeerTaskException e) {
       log.warn("task {} failed after {} of {} bytes were sent ({}); cutting the response", taskId,
           position - first, end - first, e.getMessage());
