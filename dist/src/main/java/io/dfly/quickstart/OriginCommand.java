@@ -14,18 +14,23 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * A stand-alone HTTP origin on 127.0.0.1 for benchmarks and trials: serves one file (generated,
+ * A stand-alone HTTP origin (on 127.0.0.1 unless told otherwise) for benchmarks and trials: serves one file (generated,
  * or given) with single byte ranges and zero-copy {@code sendfile}, prints its URL on stdout and
  * runs until SIGTERM or SIGINT.
  */
 @Command(name = "origin", mixinStandardHelpOptions = true,
-    description = "Serves a generated or given file over HTTP (with Range) on 127.0.0.1 until stopped; "
+    description = "Serves a generated or given file over HTTP (with Range), on 127.0.0.1 unless --listen says "
+        + "otherwise, until stopped; "
         + "prints the URL on stdout.")
 public final class OriginCommand implements Callable<Integer> {
   private static final long MIB = 1 << 20;
 
-  @Option(names = "--port", defaultValue = "0", description = "port on 127.0.0.1 (default: any free port)")
+  @Option(names = "--port", defaultValue = "0", description = "port (default: any free port)")
   int port;
+
+  @Option(names = "--listen", paramLabel = "IP", defaultValue = "127.0.0.1",
+      description = "address to listen on (default 127.0.0.1; the file is public to anyone who reaches it)")
+  String listen;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   What what;
@@ -77,7 +82,7 @@ public final class OriginCommand implements Callable<Integer> {
             (System.nanoTime() - start) / 1e9);
       }
     }
-    OriginServer server = new OriginServer(root, port);
+    OriginServer server = new OriginServer(root, listen, port);
     System.out.println(server.url(name));
     System.out.flush();
     Path generatedDir = removeRoot ? root : null;

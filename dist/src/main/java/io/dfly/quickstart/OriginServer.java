@@ -43,11 +43,11 @@ public final class OriginServer implements AutoCloseable {
   private final Channel channel;
 
   public OriginServer(Path root) throws InterruptedException {
-    this(root, 0);
+    this(root, "127.0.0.1", 0);
   }
 
-  /** Serves {@code root} on 127.0.0.1 at {@code port} (0: any free port). */
-  public OriginServer(Path root, int port) throws InterruptedException {
+  /** Serves {@code root} on {@code host} at {@code port} (0: any free port). */
+  public OriginServer(Path root, String host, int port) throws InterruptedException {
     this.root = root.toAbsolutePath().normalize();
     channel = new ServerBootstrap()
         .group(group)
@@ -58,13 +58,14 @@ public final class OriginServer implements AutoCloseable {
             ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192), new FileHandler());
           }
         })
-        .bind(new InetSocketAddress("127.0.0.1", port))
+        .bind(new InetSocketAddress(host, port))
         .sync()
         .channel();
   }
 
   public String url(String fileName) {
-    return "http://127.0.0.1:" + ((InetSocketAddress) channel.localAddress()).getPort() + "/" + fileName;
+    InetSocketAddress address = (InetSocketAddress) channel.localAddress();
+    return "http://" + address.getHostString() + ":" + address.getPort() + "/" + fileName;
   }
 
   /** Body bytes sent so far, over every request. */
