@@ -42,16 +42,16 @@ public final class PieceSet {
   }
 
   /**
-   * Pieces in this set that {@code other} lacks, each weighing 1 / (peers of the task holding
-   * it): a piece few peers hold is worth more, since the child can get it from fewer parents.
+   * Pieces in this set that {@code other} lacks, each weighing its {@code rarity} (1 / peers of
+   * the task holding it, see {@link Task#rarity()}): a piece few peers hold is worth more, since
+   * the child can get it from fewer parents.
    */
-  public double rarityMissingFrom(PieceSet other, int[] holders) {
+  public double rarityMissingFrom(PieceSet other, double[] rarity) {
     double sum = 0;
     for (int i = 0; i < words.length; i++) {
       long missing = words[i] & ~(i < other.words.length ? other.words[i] : 0);
       while (missing != 0) {
-        int piece = i << 6 | Long.numberOfTrailingZeros(missing);
-        sum += 1.0 / Math.max(1, piece < holders.length ? holders[piece] : 1);
+        sum += rarity[i << 6 | Long.numberOfTrailingZeros(missing)];
         missing &= missing - 1;
       }
     }

@@ -35,8 +35,9 @@ public final class Task {
   /** Peers that may not serve anyone in this task, with the reason. */
   private final Map<String, String> blockedParents = new HashMap<>();
   private long marks;
-  /** How many peers of the task hold each piece. */
+  /** How many peers of the task hold each piece, and 1 / that (kept so the evaluator only adds). */
   private int[] holders = new int[64];
+  private double[] rarity = new double[64];
 
   public Task(String id) {
     this.id = id;
@@ -87,7 +88,7 @@ public final class Task {
   }
 
   private void removeFromList(Peer peer) {
-    peer.pieces().forEach(piece -> holders[piece]--);
+    peer.pieces().forEach(piece -> setHolders(piece, holders[piece] - 1));
     if (peer.isSeed()) {
       seedPeers.remove(peer);
     }
@@ -105,15 +106,22 @@ public final class Task {
       return false;
     }
     if (piece >= holders.length) {
-      holders = java.util.Arrays.copyOf(holders, Math.max(holders.length * 2, piece + 1));
+      int length = Math.max(holders.length * 2, piece + 1);
+      holders = java.util.Arrays.copyOf(holders, length);
+      rarity = java.util.Arrays.copyOf(rarity, length);
     }
-    holders[piece]++;
+    setHolders(piece, holders[piece] + 1);
     return true;
   }
 
-  /** Peers holding each piece, by piece number (may be longer than the task). */
-  public int[] holders() {
-    return holders;
+  private void setHolders(int piece, int count) {
+    holders[piece] = count;
+    rarity[piece] = count > 0 ? 1.0 / count : 0;
+  }
+
+  /** 1 / peers holding each piece, by piece number, for every piece any peer of the task holds. */
+  public double[] rarity() {
+    return rarity;
   }
 
   public Collection<Peer> peers() {

@@ -110,7 +110,7 @@ public final class ParentEvaluator {
     if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)) {
       return;
     }
-    double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.holders());
+    double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.rarity());
     boolean fetching = parent.state() == PeerState.RUNNING || parent.state() == PeerState.BACK_TO_SOURCE;
     boolean productive = useful > 0 || fetching && !descendants.contains(parent);
     // A current parent that is still fetching keeps its place rather than flapping in and out
