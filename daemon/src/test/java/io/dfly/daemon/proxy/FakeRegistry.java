@@ -1,6 +1,7 @@
 package io.dfly.daemon.proxy;
 
 import com.sun.net.httpserver.HttpExchange;
+import io.dfly.common.piece.PieceMath;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
@@ -22,11 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A registry enough for the proxy's tests, on the JDK's HTTP server: bearer-token auth on
  * /v2/, blobs with Range support, a blob whose bytes do not match its digest, a blob that
- * holds back everything after its first MiB until released, and plain files.
+ * holds back everything after its first piece until released, and plain files.
  */
 final class FakeRegistry implements AutoCloseable {
   static final String TOKEN = "good-token";
-  static final int HELD_BACK_AFTER = 1 << 20;
 
   private final HttpServer server;
   private final String scheme;
@@ -78,9 +78,14 @@ final class FakeRegistry implements AutoCloseable {
     return path;
   }
 
-  /** Ranges of this blob past its first MiB wait for {@link #release}. */
+  /** Ranges of this blob past its first piece wait for {@link #release}. */
   void holdBack(String path) {
     heldBackPath = path;
+  }
+
+  /** The length of a task's first piece, as every peer cuts it. */
+  static int firstPieceLength(long contentLength) {
+    return (int) PieceMath.pieceLength(contentLength);
   }
 
   static String sha256(byte[] content) {
@@ -151,7 +156,7 @@ final class FakeRegistry implements AutoCloseable {
       status = 206;
       exchange.getResponseHeaders().add("Content-Range", "bytes " + first + "-" + last + "/" + blob.length);
     }
-    if (path.equals(heldBackPath) && last >= HELD_BACK_AFTER) {
+    if (path.equals(heldBackPath) && last >= firstPieceLength(blob.length)) {
       release.await();
     }
     int length = (int) (last - first + 1);
