@@ -4,12 +4,10 @@ import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostType;
 import io.dfly.api.common.v1.Piece;
-import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.scheduler.SchedulerConfig;
 import io.dfly.scheduler.metrics.SchedulerMetrics;
-import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -27,16 +25,7 @@ import java.util.concurrent.TimeUnit;
  *   io.dfly.scheduler.scheduling.DecisionBench [hosts] [pieces] [rounds]</pre>
  */
 public final class DecisionBench {
-  private static final StreamObserver<AnnouncePeerResponse> DISCARD = new StreamObserver<>() {
-    @Override
-    public void onNext(AnnouncePeerResponse value) {}
-
-    @Override
-    public void onError(Throwable t) {}
-
-    @Override
-    public void onCompleted() {}
-  };
+  private static final NoStream DISCARD = new NoStream();
 
   public static void main(String[] args) {
     int hostCount = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
