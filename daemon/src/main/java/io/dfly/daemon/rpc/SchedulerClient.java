@@ -69,13 +69,13 @@ public final class SchedulerClient implements AutoCloseable {
     final HostPort address;
     final ManagedChannel channel;
     volatile boolean up = true;
-    /** While down: when it answered again (0 when it has not), for the settling time. */
-    long answeringSinceNanos;
     /** The announce in flight: concurrent callers (many broken streams at once) share its answer. */
     final AtomicReference<CompletableFuture<Boolean>> announcing = new AtomicReference<>();
     // guarded by the client
     long retryMillis;
     ScheduledFuture<?> probe;
+    /** While down: when it answered again (0 when it has not), for the settling time. */
+    long answeringSinceNanos;
 
     Endpoint(HostPort address, ManagedChannel channel) {
       this.address = address;
