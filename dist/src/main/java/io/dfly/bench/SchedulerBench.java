@@ -93,6 +93,10 @@ public final class SchedulerBench implements Callable<Integer> {
   @Option(names = "--scheduler-pid", description = "the scheduler's process id, to report its CPU time")
   long schedulerPid;
 
+  @Option(names = "--scheduler-metrics", paramLabel = "URL",
+      description = "the scheduler's Prometheus endpoint, to report its own decisions in the measured round")
+  String metricsUrl;
+
   @Option(names = "--timeout", description = "seconds to wait for the peers to finish (default ${DEFAULT-VALUE})")
   long timeoutSeconds = 300;
 
@@ -110,6 +114,7 @@ public final class SchedulerBench implements Callable<Integer> {
   private List<Host> hostList;
   private List<Host> seeds;
   private List<Download> downloads;
+  private double lastRoundSeconds;
 
   @Override
   public Integer call() throws Exception {
@@ -142,7 +147,16 @@ public final class SchedulerBench implements Callable<Integer> {
         resetCounters();
       }
       newTasks("measured");
+      SchedulerDecisions decisionsBefore = schedulerDecisions();
       runPeers(peersPerTask, schedulerCpu(), true);
+      SchedulerDecisions decisionsAfter = schedulerDecisions();
+      if (decisionsBefore != null && decisionsAfter != null) {
+        long count = decisionsAfter.count() - decisionsBefore.count();
+        out.printf(Locale.ROOT, "scheduler-side decisions in the measured round: %d = %.0f/s (%s); time inside a"
+                + " decision: mean %.3f ms, max %.2f ms (the scheduler's recent maximum)%n", count,
+            count / lastRoundSeconds, decisionsAfter.minus(decisionsBefore),
+            (decisionsAfter.seconds() - decisionsBefore.seconds()) / count * 1e3, decisionsAfter.maxSeconds() * 1e3);
+      }
       if (cpuBefore != null) {
         out.printf(Locale.ROOT, "scheduler CPU, whole run: %.2f s%n", (schedulerCpu().toNanos() - cpuBefore.toNanos()) / 1e9);
       }
@@ -270,6 +284,7 @@ public final class SchedulerBench implements Callable<Integer> {
       return;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
+    lastRoundSeconds = seconds;
     long[] registered = new long[total];
     int answered = 0;
     for (int i = 0; i < total; i++) {
@@ -448,6 +463,48 @@ public final class SchedulerBench implements Callable<Integer> {
 
   private static long at(long[] sorted, double quantile) {
     return sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)];
+  }
+
+  /** The scheduler's decision counters from its metrics: count by outcome and seconds spent deciding. */
+  record SchedulerDecisions(java.util.Map<String, Long> byOutcome, double seconds, double maxSeconds) {
+    long count() {
+      return byOutcome.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    String minus(SchedulerDecisions before) {
+      StringBuilder text = new StringBuilder();
+      new java.util.TreeMap<>(byOutcome).forEach((outcome, n) -> text.append(text.isEmpty() ? "" : ", ")
+          .append(outcome).append(' ').append(n - before.byOutcome.getOrDefault(outcome, 0L)));
+      return text.toString();
+    }
+  }
+
+  private SchedulerDecisions schedulerDecisions() {
+    if (metricsUrl == null) {
+      return null;
+    }
+    try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+      String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(metricsUrl)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      java.util.Map<String, Long> byOutcome = new java.util.HashMap<>();
+      double seconds = 0;
+      double max = 0;
+      for (String line : body.split("\n")) {
+        String[] parts = line.split(" ");
+        if (line.startsWith("dfly_scheduler_decisions_total{")) {
+          String outcome = line.replaceAll(".*outcome=\"([^\"]*)\".*", "$1");
+          byOutcome.put(outcome, (long) Double.parseDouble(parts[parts.length - 1]));
+        } else if (line.startsWith("dfly_scheduler_decision_latency_seconds_sum")) {
+          seconds = Double.parseDouble(parts[parts.length - 1]);
+        } else if (line.startsWith("dfly_scheduler_decision_latency_seconds_max")) {
+          max = Double.parseDouble(parts[parts.length - 1]);
+        }
+      }
+      return new SchedulerDecisions(byOutcome, seconds, max);
+    } catch (java.io.IOException | InterruptedException | RuntimeException e) {
+      out.printf("scheduler metrics at %s unreadable: %s%n", metricsUrl, e);
+      return null;
+    }
   }
 
   private Duration schedulerCpu() {
