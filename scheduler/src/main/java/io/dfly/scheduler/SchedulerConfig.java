@@ -33,7 +33,7 @@ public class SchedulerConfig {
     public double uploadSuccess = 0.15;
     /** Share of the parent host's upload slots (or bandwidth) that are free, over 1 + the parent's other children. */
     public double freeUpload = 0.15;
-    /** 1 for a seed peer still fetching (the swarm's source of new pieces), 0 for a finished one (spare it), 0.5 for others. */
+    /** 1 for a seed peer still fetching (the swarm's source of new pieces), 0 for a finished one (spare it), 0.5 others. */
     public double seedPeer = 0.1;
     /** 1 when parent and child hosts are in the same IDC. */
     public double idc = 0.1;
@@ -55,7 +55,7 @@ public class SchedulerConfig {
      * slow-factor times its mean, and costing slow-factor times what the child pays others, that block it.
      */
     public int costOutlierStreak = 5;
-    /** A parent (not a seed peer) whose pieces cost this many times what its children pay their other parents is blocked. */
+    /** A parent (not a seed peer) costing this many times what its children pay their other parents is blocked. */
     public double slowFactor = 4;
     /** Each block adds 1 to the host's penalty, which halves every this many seconds. */
     public long hostPenaltyHalfLifeSeconds = 600;
@@ -93,7 +93,8 @@ public class SchedulerConfig {
     require(badParents.costMinSamples >= 2, "bad-parents.cost-min-samples must be at least 2");
     require(badParents.costOutlierStreak >= 1, "bad-parents.cost-outlier-streak must be at least 1");
     require(badParents.slowFactor > 1, "bad-parents.slow-factor must be above 1");
-    require(badParents.hostPenaltyHalfLifeSeconds >= 1, "bad-parents.host-penalty-half-life-seconds must be at least 1");
+    require(badParents.hostPenaltyHalfLifeSeconds >= 1,
+        "bad-parents.host-penalty-half-life-seconds must be at least 1");
     require(badParents.hostPenaltyLimit > 0, "bad-parents.host-penalty-limit must be positive");
     require(gc.hostTtlSeconds >= 1 && gc.peerIdleSeconds >= 1 && gc.finishedPeerTtlSeconds >= 1,
         "gc times must be at least 1 second");

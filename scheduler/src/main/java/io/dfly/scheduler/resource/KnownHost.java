@@ -14,6 +14,7 @@ public final class KnownHost {
   private final double penaltyHalfLifeNanos;
   private volatile Host host;
   private volatile HostLoad load;
+  private volatile String[] location;
   private volatile long announcedAtNanos;
   private final LongAdder uploadsDone = new LongAdder();
   private final LongAdder uploadsFailed = new LongAdder();
@@ -23,7 +24,18 @@ public final class KnownHost {
   KnownHost(Host host, long penaltyHalfLifeNanos) {
     this.id = host.getId();
     this.host = host;
+    this.location = locationElements(host.getLocation());
     this.penaltyHalfLifeNanos = penaltyHalfLifeNanos;
+  }
+
+  /** The elements of a "country|region|zone" location; none for an empty one. */
+  public static String[] locationElements(String location) {
+    return location.isEmpty() ? new String[0] : location.split("\\|", -1);
+  }
+
+  /** The host's location, split once per announcement rather than on every decision. */
+  public String[] location() {
+    return location;
   }
 
   public String id() {
@@ -40,6 +52,9 @@ public final class KnownHost {
   }
 
   void announced(Host newHost, HostLoad newLoad, long nowNanos) {
+    if (!newHost.getLocation().equals(host.getLocation())) {
+      location = locationElements(newHost.getLocation());
+    }
     host = newHost;
     load = newLoad;
     announcedAtNanos = nowNanos;

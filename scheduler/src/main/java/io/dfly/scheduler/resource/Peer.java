@@ -36,8 +36,9 @@ public final class Peer {
   private int servedFailures;
   private int costOutlierStreak;
   private boolean rejoined;
-  /** Position in the task's peer list, for sampling. */
+  /** Position in the task's peer list, for sampling; -1 once the peer is out of its task. */
   int index = -1;
+  Task task;
   /** Marks of the last decision that looked at this peer, so each looks at a peer once in O(1). */
   private long candidateMark;
   private long descendantMark;
@@ -55,6 +56,16 @@ public final class Peer {
 
   public KnownHost host() {
     return host;
+  }
+
+  /** The task the peer was added to; lock it before touching the peer. */
+  public Task task() {
+    return task;
+  }
+
+  /** The peer was taken out of its task (it left, failed, or registered again). Under the task's lock. */
+  public boolean isRemoved() {
+    return index < 0;
   }
 
   public boolean isSeed() {

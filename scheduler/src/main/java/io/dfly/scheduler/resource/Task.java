@@ -75,6 +75,7 @@ public final class Task {
       removeFromList(old);
     }
     peer.index = peerList.size();
+    peer.task = this;
     peerList.add(peer);
     if (peer.isSeed()) {
       seedPeers.add(peer);

@@ -12,6 +12,7 @@ import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.api.scheduler.v1.StatTaskRequest;
 import io.dfly.api.scheduler.v1.TaskStat;
 import io.dfly.scheduler.resource.KnownHost;
+import io.dfly.scheduler.resource.Peer;
 import io.dfly.scheduler.scheduling.TaskScheduler;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -33,6 +34,7 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
     return new StreamObserver<>() {
       private String taskId;
       private String peerId;
+      private Peer peer;
 
       @Override
       public void onNext(AnnouncePeerRequest request) {
@@ -53,9 +55,9 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
             }
             taskId = request.getTaskId();
             peerId = request.getPeerId();
-            scheduler.register(taskId, peerId, host, request.getRegister(), responses);
+            peer = scheduler.register(taskId, peerId, host, request.getRegister(), responses);
           }
-          case PIECE_FINISHED -> scheduler.pieceFinished(taskId, peerId, request.getPieceFinished());
+          case PIECE_FINISHED -> scheduler.pieceFinished(peer, request.getPieceFinished());
           case PIECE_FAILED -> scheduler.pieceFailed(taskId, peerId, request.getPieceFailed().getParentId(),
               request.getPieceFailed().getCorrupt());
           case BACK_TO_SOURCE_STARTED -> scheduler.backToSourceStarted(taskId, peerId);

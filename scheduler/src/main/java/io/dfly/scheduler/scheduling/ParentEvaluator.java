@@ -139,7 +139,7 @@ public final class ParentEvaluator {
         + weights.freeUpload * host.freeUploadShare() / (1 + otherChildren(parent, child))
         + weights.seedPeer * (!parent.isSeed() ? 0.5 : parent.state() == PeerState.SUCCEEDED ? 0 : 1)
         + weights.idc * idcAffinity(child.host().host().getIdc(), host.host().getIdc())
-        + weights.location * locationAffinity(child.host().host().getLocation(), host.host().getLocation())
+        + weights.location * locationAffinity(child.host().location(), host.location())
         + weights.pieceCost * pieceCostScore(parent);
     return score / (1 + host.penalty(nowNanos));
   }
@@ -160,44 +160,15 @@ public final class ParentEvaluator {
    * Share of the leading elements of two "country|region|zone" locations that match: 1 for the
    * same zone, 2/3 for the same region, 0 when the countries differ or a location is unknown.
    */
-  static double locationAffinity(String child, String parent) {
-    if (child.isEmpty() || parent.isEmpty()) {
+  static double locationAffinity(String[] child, String[] parent) {
+    if (child.length == 0 || parent.length == 0) {
       return 0;
     }
-    int elements = Math.max(count(child, '|'), count(parent, '|')) + 1;
     int matched = 0;
-    int start = 0;
-    while (true) {
-      int endChild = end(child, start);
-      int endParent = end(parent, start);
-      if (endChild != endParent || !child.regionMatches(start, parent, start, endChild - start)) {
-        break;
-      }
+    while (matched < child.length && matched < parent.length && child[matched].equals(parent[matched])) {
       matched++;
-      if (endChild == child.length() || endParent == parent.length()) {
-        break;
-      }
-      start = endChild + 1;
     }
-    return matched / (double) elements;
-  }
-
-  private static int end(String location, int start) {
-    if (start > location.length()) {
-      return -1;
-    }
-    int bar = location.indexOf('|', start);
-    return bar < 0 ? location.length() : bar;
-  }
-
-  private static int count(String text, char c) {
-    int n = 0;
-    for (int i = 0; i < text.length(); i++) {
-      if (text.charAt(i) == c) {
-        n++;
-      }
-    }
-    return n;
+    return matched / (double) Math.max(child.length, parent.length);
   }
 
   /** 1 for a parent as fast as its children's other parents or faster, less as it is slower; 1 untried. */

@@ -24,6 +24,7 @@ import io.dfly.scheduler.resource.PeerState;
 import io.dfly.scheduler.resource.Task;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -126,13 +127,12 @@ public final class TaskScheduler {
    * (it registers again after its scheduler died, or resumes after a restart); the same peer id
    * on a new stream replaces the old one, keeping its pieces.
    */
-  public void register(String taskId, String peerId, KnownHost host, RegisterPeer registration,
+  public Peer register(String taskId, String peerId, KnownHost host, RegisterPeer registration,
       StreamObserver<AnnouncePeerResponse> stream) {
     Task task = tasks.computeIfAbsent(taskId, Task::new);
     synchronized (task) {
       if (tasks.get(taskId) != task) { // emptied and dropped by tick() meanwhile
-        register(taskId, peerId, host, registration, stream);
-        return;
+        return register(taskId, peerId, host, registration, stream);
       }
       if (task.download() == null) {
         task.setDownload(registration.getDownload());
@@ -151,7 +151,8 @@ public final class TaskScheduler {
       }
       task.addPeer(peer);
       log.info("task {}: peer {} registered from {}{}{}", shortId(taskId), peerId, host.host().getIp(),
-          peer.isSeed() ? " (seed peer)" : "", peer.pieces().isEmpty() ? "" : " with " + peer.pieces().count() + " pieces");
+          peer.isSeed() ? " (seed peer)" : "",
+          peer.pieces().isEmpty() ? "" : " with " + peer.pieces().count() + " pieces");
       if (registration.getBackToSource()) {
         peer.setState(PeerState.BACK_TO_SOURCE);
       } else if (peer.isSeed()) {
@@ -165,32 +166,45 @@ public final class TaskScheduler {
       if (peer.isSeed() || !peer.pieces().isEmpty() || peer.state() == PeerState.BACK_TO_SOURCE) {
         rescheduleWaiting(task);
       }
+      return peer;
     }
   }
 
   public void pieceFinished(String taskId, String peerId, PieceFinished report) {
-    withPeer(taskId, peerId, (task, peer) -> {
-      long now = clock.getAsLong();
-      peer.reported(now);
-      Piece piece = report.getPiece();
-      if (piece.getNumber() == 0) {
-        task.setFirstPiece(piece);
+    withPeer(taskId, peerId, (task, peer) -> pieceFinished(task, peer, report));
+  }
+
+  /** The hot path of piece reports: the stream holds its peer, so no lookup by id. */
+  public void pieceFinished(Peer peer, PieceFinished report) {
+    Task task = peer.task();
+    synchronized (task) {
+      if (!peer.isRemoved()) {
+        pieceFinished(task, peer, report);
       }
-      boolean first = peer.pieces().isEmpty();
-      task.addPiece(peer, piece.getNumber());
-      Peer parent = report.getParentId().isEmpty() ? null : task.peer(report.getParentId());
-      if (parent != null) {
-        parent.reported(now);
-        parent.host().countUpload(true);
-        PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
-        if (verdict != null) {
-          block(task, parent, verdict.kind(), verdict.reason());
-        }
+    }
+  }
+
+  private void pieceFinished(Task task, Peer peer, PieceFinished report) {
+    long now = clock.getAsLong();
+    peer.reported(now);
+    Piece piece = report.getPiece();
+    if (piece.getNumber() == 0) {
+      task.setFirstPiece(piece);
+    }
+    boolean first = peer.pieces().isEmpty();
+    task.addPiece(peer, piece.getNumber());
+    Peer parent = report.getParentId().isEmpty() ? null : task.peer(report.getParentId());
+    if (parent != null) {
+      parent.reported(now);
+      parent.host().countUpload(true);
+      PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
+      if (verdict != null) {
+        block(task, parent, verdict.kind(), verdict.reason());
       }
-      if (first) {
-        rescheduleWaiting(task); // the peer can serve now
-      }
-    });
+    }
+    if (first) {
+      rescheduleWaiting(task); // the peer can serve now
+    }
   }
 
   public void pieceFailed(String taskId, String peerId, String parentId, boolean corrupt) {
@@ -496,10 +510,14 @@ public final class TaskScheduler {
 
   /** Peers waiting for a parent try again (running peers get more at the next round). */
   private void rescheduleWaiting(Task task) {
-    for (Peer peer : List.copyOf(task.peers())) {
-      if (peer.state() == PeerState.PENDING) {
-        schedule(task, peer);
+    List<Peer> waiting = new ArrayList<>();
+    for (int i = 0; i < task.peerCount(); i++) {
+      if (task.peerAt(i).state() == PeerState.PENDING) {
+        waiting.add(task.peerAt(i));
       }
+    }
+    for (Peer peer : waiting) {
+      schedule(task, peer);
     }
   }
 

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostLoad;
+import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.AnnounceHostRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
+import io.dfly.api.scheduler.v1.PeerFinished;
+import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.scheduler.SchedulerConfig;
@@ -84,6 +87,53 @@ class SchedulerServiceTest {
     assertThat(refusal(register.clone().setHostId("unknown").setTaskId("t").setPeerId("p1"))).contains("not announced");
     assertThat(refusal(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")))
         .contains("register the peer first");
+  }
+
+  @Test
+  void piecesReportedOnAPeersStreamReachTheScheduler() throws Exception {
+    var blocking = SchedulerGrpc.newBlockingStub(channel);
+    for (String id : new String[] {"h1", "h2"}) {
+      blocking.announceHost(AnnounceHostRequest.newBuilder()
+          .setHost(Host.newBuilder().setId(id).setIp("10.0.0.1")).build());
+    }
+    RegisterPeer register = RegisterPeer.newBuilder()
+        .setDownload(Download.newBuilder().setUrl("http://origin/tiny")).build();
+    LinkedBlockingQueue<AnnouncePeerResponse> first = new LinkedBlockingQueue<>();
+    StreamObserver<AnnouncePeerRequest> p1 = SchedulerGrpc.newStub(channel).announcePeer(collect(first));
+    p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
+        .setRegister(register).build());
+    assertThat(first.poll(5, TimeUnit.SECONDS).hasNeedBackToSource()).isTrue();
+    Piece piece = Piece.newBuilder().setNumber(0).setLength(2).setDigest("0badf00d").build();
+    p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
+        .setPieceFinished(PieceFinished.newBuilder().setPiece(piece)).build());
+    p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
+        .setPeerFinished(PeerFinished.newBuilder().setContentLength(2).setPieceCount(1)
+            .setContent(com.google.protobuf.ByteString.copyFromUtf8("hi"))).build());
+    p1.onCompleted();
+
+    LinkedBlockingQueue<AnnouncePeerResponse> second = new LinkedBlockingQueue<>();
+    StreamObserver<AnnouncePeerRequest> p2 = SchedulerGrpc.newStub(channel).announcePeer(collect(second));
+    p2.onNext(AnnouncePeerRequest.newBuilder().setHostId("h2").setTaskId("t").setPeerId("p2")
+        .setRegister(register).build());
+    AnnouncePeerResponse answer = second.poll(5, TimeUnit.SECONDS);
+    assertThat(answer.getTinyTask().getContent().toStringUtf8()).isEqualTo("hi");
+    assertThat(answer.getTinyTask().getPiece()).isEqualTo(piece);
+    p2.onCompleted();
+  }
+
+  private static StreamObserver<AnnouncePeerResponse> collect(LinkedBlockingQueue<AnnouncePeerResponse> answers) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(AnnouncePeerResponse value) {
+        answers.add(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    };
   }
 
   /** Sends one request on a fresh peer stream; returns the description of the error that ends it. */

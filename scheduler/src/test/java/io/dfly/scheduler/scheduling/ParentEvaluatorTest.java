@@ -137,12 +137,12 @@ class ParentEvaluatorTest {
 
   @Test
   void locationAffinityCountsMatchingLeadingElements() {
-    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "cn|east|a")).isEqualTo(1);
-    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "cn|east|b")).isEqualTo(2 / 3.0);
-    assertThat(ParentEvaluator.locationAffinity("cn|east", "cn|east|b")).isEqualTo(2 / 3.0);
-    assertThat(ParentEvaluator.locationAffinity("cn|east|a", "us|east|a")).isZero();
-    assertThat(ParentEvaluator.locationAffinity("cnx|east", "cn|east")).isZero();
-    assertThat(ParentEvaluator.locationAffinity("", "cn")).isZero();
+    assertThat(affinity("cn|east|a", "cn|east|a")).isEqualTo(1);
+    assertThat(affinity("cn|east|a", "cn|east|b")).isEqualTo(2 / 3.0);
+    assertThat(affinity("cn|east", "cn|east|b")).isEqualTo(2 / 3.0);
+    assertThat(affinity("cn|east|a", "us|east|a")).isZero();
+    assertThat(affinity("cnx|east", "cn|east")).isZero();
+    assertThat(affinity("", "cn")).isZero();
   }
 
   @Test
@@ -227,6 +227,10 @@ class ParentEvaluatorTest {
       assertThat(select(child)).containsExactlyInAnyOrder("seed", "current");
     }
     assertThat(seed.children()).isEmpty(); // select() decides, it does not change the graph
+  }
+
+  private static double affinity(String child, String parent) {
+    return ParentEvaluator.locationAffinity(KnownHost.locationElements(child), KnownHost.locationElements(parent));
   }
 
   private SchedulerConfig limit(int parents) {
