@@ -165,9 +165,10 @@ public final class PeerTask {
   // ---- scheduler -------------------------------------------------------------------------
 
   /**
-   * Opens the task's stream on the scheduler that owns it and tells it what this peer already
-   * has: a peer registering again after its scheduler died reports its pieces (and that it is
-   * fetching from the origin), so the new scheduler can hand it out as a parent at once.
+   * Opens the task's stream on the scheduler that owns it and registers with what this peer
+   * already has: a peer registering again after its scheduler died (or moving to one that came
+   * back) names its pieces and whether it fetches from the origin, so the new scheduler hands it
+   * out as a parent at once and does not send it to the origin for what it holds.
    */
   private void register() {
     int stream = ++schedulerStream;
@@ -188,12 +189,14 @@ public final class PeerTask {
           events.add(new PeerEvent.SchedulerLost(stream, "stream closed by the scheduler"));
         }
       });
-      send(request().setRegister(RegisterPeer.newBuilder().setDownload(download)));
-      for (Piece piece : store.finishedPieces()) {
+      List<Piece> held = store.finishedPieces();
+      RegisterPeer.Builder registration = RegisterPeer.newBuilder().setDownload(download)
+          .setBackToSource(origin != null);
+      held.forEach(piece -> registration.addFinishedPieces(piece.getNumber()));
+      send(request().setRegister(registration));
+      // Each piece's digest too: the scheduler keeps the first one for tasks it answers directly.
+      for (Piece piece : held) {
         send(request().setPieceFinished(PieceFinished.newBuilder().setPiece(piece)));
-      }
-      if (origin != null) {
-        send(request().setBackToSourceStarted(BackToSourceStarted.getDefaultInstance()));
       }
       log.info("task {} registered as peer {} with scheduler {} ({} pieces here)", taskId, peerId,
           scheduler.scheduler(), store.finishedCount());
