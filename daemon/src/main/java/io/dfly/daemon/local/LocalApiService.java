@@ -9,6 +9,7 @@ import io.dfly.common.net.ByteRange;
 import io.dfly.common.task.TaskId;
 import io.dfly.daemon.local.LocalApi.ErrorKind;
 import io.dfly.daemon.output.OutputFiles;
+import io.dfly.daemon.peer.InOrderReader;
 import io.dfly.daemon.peer.PeerTask;
 import io.dfly.daemon.peer.PeerTaskException;
 import io.dfly.daemon.peer.TaskManager;
@@ -210,54 +211,20 @@ final class LocalApiService {
    */
   private TaskStore stream(String taskId, CompletableFuture<TaskStore> task, ByteRange wanted, Frames frames)
       throws InterruptedException, IOException {
-    TaskStore store = null;
-    long next = wanted == null ? 0 : wanted.first();
-    while (true) {
-      if (store == null) {
-        store = tasks.pieceStore().find(taskId);
+    try (InOrderReader reader = new InOrderReader(tasks, taskId, task)) {
+      long total = reader.awaitContentLength();
+      if (wanted != null && wanted.first() >= total) {
+        throw new ByteRange.UnsatisfiableRangeException("range starts at " + wanted.first()
+            + " but the content has " + total + " bytes");
       }
-      if (task.isCompletedExceptionally()) {
-        return join(task);
-      }
-      long version = store == null ? 0 : store.version();
-      long end = store == null || store.contentLength() < 0 ? -1
-          : wanted == null ? store.contentLength() : Math.min(wanted.last() + 1, store.contentLength());
-      if (end >= 0 && next >= end) {
-        return join(task); // all sent; the task still confirms the end (or its failure)
-      }
-      long ready = store == null ? next : contiguousEnd(store, next, end);
-      if (ready > next) {
-        frames.data(store.dataPath(), next, ready - next);
+      long next = wanted == null ? 0 : wanted.first();
+      long end = wanted == null ? total : Math.min(wanted.last() + 1, total);
+      while (next < end) {
+        long ready = reader.awaitReadable(next, end);
+        frames.data(reader.dataPath(), next, ready - next);
         next = ready;
-      } else if (store != null) {
-        store.awaitChange(version, PROGRESS_MILLIS);
-      } else {
-        Thread.sleep(20);
       }
-      if (!frames.isOpen()) {
-        throw new IOException("the reader went away");
-      }
-    }
-  }
-
-  /** The end of the verified bytes that start at {@code from}, up to {@code end} (-1: unknown). */
-  private static long contiguousEnd(TaskStore store, long from, long end) {
-    long pieceLength = store.pieceLength();
-    if (pieceLength <= 0 || end < 0) {
-      return from; // the last piece's end is not known yet
-    }
-    long at = from;
-    while (at < end && store.isFinished((int) (at / pieceLength))) {
-      at = (at / pieceLength + 1) * pieceLength;
-    }
-    return Math.min(at, end);
-  }
-
-  private static TaskStore join(CompletableFuture<TaskStore> task) throws InterruptedException {
-    try {
-      return task.get();
-    } catch (ExecutionException e) {
-      throw unwrap(e);
+      return reader.join(); // all sent; the task still confirms the end (or its failure)
     }
   }
 

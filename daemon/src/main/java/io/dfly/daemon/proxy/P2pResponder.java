@@ -4,6 +4,7 @@ import io.dfly.api.common.v1.Download;
 import io.dfly.common.digest.ContentDigest;
 import io.dfly.common.net.ByteRange;
 import io.dfly.common.task.TaskId;
+import io.dfly.daemon.peer.InOrderReader;
 import io.dfly.daemon.peer.PeerTaskException;
 import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.storage.TaskStore;
@@ -120,7 +121,11 @@ final class P2pResponder {
         ByteBuf buffer = out.channel().alloc().directBuffer(want);
         int n;
         try {
-          n = reader.read(buffer, position, end, want);
+          long ready = reader.awaitReadable(position, end);
+          n = buffer.writeBytes(reader.data(), position, (int) Math.min(want, ready - position));
+          if (n <= 0) {
+            throw new IOException("short read of task " + taskId + " at " + position);
+          }
           if (hasher != null) {
             hasher.update(buffer.nioBuffer());
           }

@@ -1,9 +1,6 @@
-package io.dfly.daemon.proxy;
+package io.dfly.daemon.peer;
 
-import io.dfly.daemon.peer.PeerTaskException;
-import io.dfly.daemon.peer.TaskManager;
 import io.dfly.daemon.storage.TaskStore;
-import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
@@ -13,8 +10,9 @@ import java.util.concurrent.ExecutionException;
 /**
  * Reads a task's bytes in order while the task is in flight: a read waits until the piece
  * holding the next byte is verified, so a reader gets the first bytes long before the last.
+ * Serves dfget's stdout stream and the proxy's blob responses.
  */
-final class InOrderReader implements AutoCloseable {
+public final class InOrderReader implements AutoCloseable {
   private static final long WAIT_MILLIS = 300;
 
   private final TaskManager tasks;
@@ -23,14 +21,14 @@ final class InOrderReader implements AutoCloseable {
   private TaskStore store;
   private FileChannel data;
 
-  InOrderReader(TaskManager tasks, String taskId, CompletableFuture<TaskStore> task) {
+  public InOrderReader(TaskManager tasks, String taskId, CompletableFuture<TaskStore> task) {
     this.tasks = tasks;
     this.taskId = taskId;
     this.task = task;
   }
 
   /** Waits until the content length is known (for some origins: until the task completes). */
-  long awaitContentLength() throws InterruptedException {
+  public long awaitContentLength() throws InterruptedException {
     while (true) {
       failIfFailed();
       if (store == null) {
@@ -56,30 +54,36 @@ final class InOrderReader implements AutoCloseable {
   }
 
   /**
-   * Appends up to {@code max} bytes from {@code position} (before {@code end}) to {@code buffer},
-   * waiting until at least one is verified; returns how many were read.
+   * Waits until the byte at {@code position} (before {@code end}) is verified; returns the end of
+   * the verified bytes from there, at most {@code end}. Call {@link #awaitContentLength} first.
    */
-  int read(ByteBuf buffer, long position, long end, int max) throws InterruptedException, IOException {
+  public long awaitReadable(long position, long end) throws InterruptedException {
     while (true) {
       long version = store.version();
       long ready = verifiedEnd(position, end);
       if (ready > position) {
-        if (data == null) {
-          data = FileChannel.open(store.dataPath(), StandardOpenOption.READ);
-        }
-        int n = buffer.writeBytes(data, position, (int) Math.min(max, ready - position));
-        if (n <= 0) {
-          throw new IOException("short read of task " + taskId + " at " + position);
-        }
-        return n;
+        return ready;
       }
       failIfFailed();
       store.awaitChange(version, WAIT_MILLIS);
     }
   }
 
+  /** Where the task's data file is. */
+  public java.nio.file.Path dataPath() {
+    return store.dataPath();
+  }
+
+  /** The task's data file, to read what {@link #awaitReadable} allows. */
+  public FileChannel data() throws IOException {
+    if (data == null) {
+      data = FileChannel.open(store.dataPath(), StandardOpenOption.READ);
+    }
+    return data;
+  }
+
   /** Waits for the task itself to end, returning its store or throwing its failure. */
-  TaskStore join() throws InterruptedException {
+  public TaskStore join() throws InterruptedException {
     try {
       return task.get();
     } catch (ExecutionException e) {
