@@ -24,15 +24,23 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -42,6 +50,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -106,7 +116,7 @@ public final class SchedulerBench implements Callable<Integer> {
   private final AtomicInteger backToSourceAnswers = new AtomicInteger();
   private final AtomicInteger otherAnswers = new AtomicInteger();
   private final AtomicInteger streamErrors = new AtomicInteger();
-  private final java.util.concurrent.atomic.AtomicReference<String> firstError = new java.util.concurrent.atomic.AtomicReference<>();
+  private final AtomicReference<String> firstError = new AtomicReference<>();
   private final AtomicInteger seedsTriggered = new AtomicInteger();
   private final AtomicLong pieceReports = new AtomicLong();
   private final ConcurrentHashMap<String, Boolean> seedsStarted = new ConcurrentHashMap<>();
@@ -328,7 +338,7 @@ public final class SchedulerBench implements Callable<Integer> {
     private final Host host;
     private final String peerId;
     private final ManagedChannel channel;
-    private final java.util.function.LongConsumer firstAnswer;
+    private final LongConsumer firstAnswer;
     private final Runnable finished;
     private final boolean seed;
     private StreamObserver<AnnouncePeerRequest> requests;
@@ -336,7 +346,7 @@ public final class SchedulerBench implements Callable<Integer> {
     private boolean answered; // guarded by this
     private boolean ended; // guarded by this
 
-    SimulatedPeer(int task, Host host, ManagedChannel channel, java.util.function.LongConsumer firstAnswer,
+    SimulatedPeer(int task, Host host, ManagedChannel channel, LongConsumer firstAnswer,
         Runnable finished) {
       this.download = downloads.get(task);
       this.taskId = TaskId.of(download);
@@ -466,14 +476,14 @@ public final class SchedulerBench implements Callable<Integer> {
   }
 
   /** The scheduler's decision counters from its metrics: count by outcome and seconds spent deciding. */
-  record SchedulerDecisions(java.util.Map<String, Long> byOutcome, double seconds, double maxSeconds) {
+  record SchedulerDecisions(Map<String, Long> byOutcome, double seconds, double maxSeconds) {
     long count() {
       return byOutcome.values().stream().mapToLong(Long::longValue).sum();
     }
 
     String minus(SchedulerDecisions before) {
       StringBuilder text = new StringBuilder();
-      new java.util.TreeMap<>(byOutcome).forEach((outcome, n) -> text.append(text.isEmpty() ? "" : ", ")
+      new TreeMap<>(byOutcome).forEach((outcome, n) -> text.append(text.isEmpty() ? "" : ", ")
           .append(outcome).append(' ').append(n - before.byOutcome.getOrDefault(outcome, 0L)));
       return text.toString();
     }
@@ -483,10 +493,10 @@ public final class SchedulerBench implements Callable<Integer> {
     if (metricsUrl == null) {
       return null;
     }
-    try (java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
-      String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(metricsUrl)).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-      java.util.Map<String, Long> byOutcome = new java.util.HashMap<>();
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      String body = http.send(HttpRequest.newBuilder(URI.create(metricsUrl)).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+      Map<String, Long> byOutcome = new HashMap<>();
       double seconds = 0;
       double max = 0;
       for (String line : body.split("\n")) {
@@ -501,7 +511,7 @@ public final class SchedulerBench implements Callable<Integer> {
         }
       }
       return new SchedulerDecisions(byOutcome, seconds, max);
-    } catch (java.io.IOException | InterruptedException | RuntimeException e) {
+    } catch (IOException | InterruptedException | RuntimeException e) {
       out.printf("scheduler metrics at %s unreadable: %s%n", metricsUrl, e);
       return null;
     }
