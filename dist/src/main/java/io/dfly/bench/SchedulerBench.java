@@ -15,6 +15,7 @@ import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
+import io.dfly.common.cli.Commands;
 import io.dfly.common.digest.Digests;
 import io.dfly.common.net.HostPort;
 import io.dfly.common.task.TaskId;
@@ -236,7 +237,8 @@ public final class SchedulerBench implements Callable<Integer> {
     out.printf(Locale.ROOT, "host announces: %d in %.2f s = %.0f/s, %d failed; latency %s%n", hosts, seconds,
         hosts / seconds, failures.get(), percentiles(latencies));
     if (failures.get() > 0) {
-      throw new IllegalStateException(failures.get() + " host announcements failed; is the scheduler at " + scheduler + "?");
+      throw new Commands.UserError(1, failures.get() + " host announcements failed; is a scheduler listening on "
+          + scheduler + "?");
     }
   }
 
