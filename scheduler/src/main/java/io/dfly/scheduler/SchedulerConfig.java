@@ -5,8 +5,8 @@ package io.dfly.scheduler;
  * defaults; command-line options override the file.
  */
 public class SchedulerConfig {
-  /** The default follows the command-line contract; put it behind a firewall or bind it to an internal address. */
-  public String listen = "0.0.0.0:8002";
+  /** gRPC address; loopback by default: give the address dfdaemons reach it on, on an internal network. */
+  public String listen = "127.0.0.1:8002";
   /** Port on 127.0.0.1 that serves Prometheus metrics at /metrics; 0 serves none. */
   public int metricsPort = 0;
   /** Parents sent to a peer at most. */
@@ -17,6 +17,12 @@ public class SchedulerConfig {
   public int backToSourceLimit = 3;
   /** A peer that found no parent in this many rescheduling rounds in a row goes back to source. */
   public int backToSourceAfterRounds = 10;
+  /**
+   * For this long after the scheduler starts, a peer that finds no parent and no seed host waits
+   * (up to back-to-source-after-rounds) instead of going to the origin at once: after a restart,
+   * seed peers announce themselves again only within their announce interval.
+   */
+  public long seedGraceSeconds = 5;
   /** How often waiting peers are scheduled again and running peers' parents are evaluated again. */
   public long rescheduleIntervalMillis = 1000;
   /** How candidate parents are scored: each factor is 0 to 1, the score is their weighted sum. */
@@ -79,6 +85,7 @@ public class SchedulerConfig {
     require(backToSourceLimit >= 0, "back-to-source-limit must not be negative");
     require(backToSourceAfterRounds >= 1, "back-to-source-after-rounds must be at least 1");
     require(rescheduleIntervalMillis >= 10, "reschedule-interval-millis must be at least 10");
+    require(seedGraceSeconds >= 0, "seed-grace-seconds must not be negative");
     require(metricsPort >= 0 && metricsPort <= 65535, "metrics-port must be 0 to 65535");
     double[] weights = {evaluator.finishedPieces, evaluator.uploadSuccess, evaluator.freeUpload,
         evaluator.seedPeer, evaluator.idc, evaluator.location, evaluator.pieceCost};

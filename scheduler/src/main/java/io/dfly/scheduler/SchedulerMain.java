@@ -15,7 +15,7 @@ public final class SchedulerMain implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file")
   Path configFile;
 
-  @Option(names = "--listen", paramLabel = "IP:PORT", description = "gRPC address (default 0.0.0.0:8002)")
+  @Option(names = "--listen", paramLabel = "IP:PORT", description = "gRPC address (default 127.0.0.1:8002)")
   String listen;
 
   @Option(names = "--metrics-port", paramLabel = "PORT",

@@ -20,9 +20,18 @@ public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
   private final ConcurrentHashMap<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
   @Override
-  public CompletableFuture<Void> trigger(Host seed, String taskId, Download download) {
-    ManagedChannel channel = channels.computeIfAbsent(seed.getIp() + ":" + seed.getGrpcPort(),
+  public void prepare(Host seed) {
+    channel(seed).getState(true); // connects now
+  }
+
+  private ManagedChannel channel(Host seed) {
+    return channels.computeIfAbsent(seed.getIp() + ":" + seed.getGrpcPort(),
         key -> ManagedChannelBuilder.forAddress(seed.getIp(), seed.getGrpcPort()).usePlaintext().build());
+  }
+
+  @Override
+  public CompletableFuture<Void> trigger(Host seed, String taskId, Download download) {
+    ManagedChannel channel = channel(seed);
     CompletableFuture<Void> done = new CompletableFuture<>();
     Futures.addCallback(DfdaemonPeerGrpc.newFutureStub(channel)
             .withDeadlineAfter(10, TimeUnit.SECONDS)

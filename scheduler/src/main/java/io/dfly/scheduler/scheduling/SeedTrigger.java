@@ -7,4 +7,7 @@ import java.util.concurrent.CompletableFuture;
 /** Asks a seed peer to fetch a task from its origin. */
 public interface SeedTrigger {
   CompletableFuture<Void> trigger(Host seed, String taskId, Download download);
+
+  /** A seed host announced itself: get ready to trigger it, so the first trigger waits for no connection. */
+  default void prepare(Host seed) {}
 }

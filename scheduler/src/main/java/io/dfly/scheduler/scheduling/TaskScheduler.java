@@ -57,6 +57,7 @@ public final class TaskScheduler {
   private final SchedulerMetrics metrics;
   private final LongSupplier clock;
   private final ConcurrentHashMap<String, Task> tasks = new ConcurrentHashMap<>();
+  private final long startedAtNanos;
 
   /**
    * @param clock nanoseconds, like {@link System#nanoTime}; tests move it to age hosts and peers
@@ -69,6 +70,7 @@ public final class TaskScheduler {
     this.seedTrigger = seedTrigger;
     this.metrics = metrics;
     this.clock = clock;
+    this.startedAtNanos = clock.getAsLong();
     metrics.gauge("dfly.scheduler.hosts", "Hosts known", hosts::size);
     metrics.gauge("dfly.scheduler.tasks", "Tasks known", tasks::size);
     metrics.gauge("dfly.scheduler.hosts.excluded", "Hosts penalised past the limit: they get no children",
@@ -86,6 +88,9 @@ public final class TaskScheduler {
     Hosts.Announced announced = hosts.announce(host, load, clock.getAsLong());
     if (announced.isNew()) {
       log.info("host {} announced: {} ({})", host.getId(), host.getIp(), host.getType());
+      if (announced.host().isSeed()) {
+        seedTrigger.prepare(host);
+      }
     }
     return announced.isNew();
   }
@@ -427,6 +432,10 @@ public final class TaskScheduler {
     if (seed.isPresent()) {
       triggerSeed(task, seed.get());
       return "pending";
+    }
+    if (seed.isEmpty() && hosts.seeds().isEmpty()
+        && clock.getAsLong() - startedAtNanos < TimeUnit.SECONDS.toNanos(config.seedGraceSeconds)) {
+      return "pending"; // just started: seed hosts may not have announced again yet
     }
     if (waiting.rejoined()) {
       // Registering again after a scheduler failover, as the task's other peers are: they may

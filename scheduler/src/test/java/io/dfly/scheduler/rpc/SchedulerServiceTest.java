@@ -33,12 +33,18 @@ import org.junit.jupiter.api.Test;
 
 /** The gRPC face over an in-process channel: host announcements with load, and bad registrations. */
 class SchedulerServiceTest {
-  private final TaskScheduler scheduler = new TaskScheduler(new SchedulerConfig(),
+  private final TaskScheduler scheduler = new TaskScheduler(noSeedGrace(),
       (seed, task, download) -> CompletableFuture.completedFuture(null),
       new SchedulerMetrics(new SimpleMeterRegistry()), System::nanoTime);
   private final String name = InProcessServerBuilder.generateName();
   private final Server server;
   private final ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+
+  private static SchedulerConfig noSeedGrace() {
+    SchedulerConfig config = new SchedulerConfig();
+    config.seedGraceSeconds = 0;
+    return config;
+  }
 
   SchedulerServiceTest() throws Exception {
     server = InProcessServerBuilder.forName(name).directExecutor()

@@ -31,7 +31,14 @@ final class SchedulerFixture {
   private int hosts;
 
   SchedulerFixture() {
-    this(new SchedulerConfig());
+    this(withoutSeedGrace());
+  }
+
+  /** Most tests start a scheduler and use it at once, as if it had been up for a while. */
+  static SchedulerConfig withoutSeedGrace() {
+    SchedulerConfig config = new SchedulerConfig();
+    config.seedGraceSeconds = 0;
+    return config;
   }
 
   SchedulerFixture(SchedulerConfig config) {

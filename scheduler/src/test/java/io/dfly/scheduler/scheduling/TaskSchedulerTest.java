@@ -132,6 +132,23 @@ class TaskSchedulerTest {
   }
 
   @Test
+  void justAfterAStartAPeerWaitsForSeedHostsToAnnounceBeforeTheOrigin() {
+    SchedulerFixture restarted = new SchedulerFixture(new SchedulerConfig());
+    RecordingStream p1 = restarted.register("p1", restarted.host("h1"));
+    assertThat(p1.sent).as("no seed host has announced yet").isEmpty();
+    restarted.advanceSeconds(1);
+    restarted.seedHost("seed"); // announces again after the restart
+    restarted.scheduler.tick();
+    assertThat(restarted.triggered).containsExactly("seed/t");
+
+    // Past the grace, a task nobody can serve goes to the origin at once.
+    SchedulerFixture seedless = new SchedulerFixture(new SchedulerConfig());
+    seedless.advanceSeconds(seedless.config.seedGraceSeconds);
+    RecordingStream p2 = seedless.register("p2", seedless.host("h2"));
+    assertThat(p2.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+  }
+
+  @Test
   void anUnreachableSeedSendsAWaitingPeerToTheOrigin() {
     f.triggerResult = CompletableFuture.failedFuture(new RuntimeException("connection refused"));
     f.seedHost("seed");
@@ -553,7 +570,7 @@ class TaskSchedulerTest {
 
   @Test
   void badSettingsAreRefusedWithAClearMessage() {
-    SchedulerConfig config = new SchedulerConfig();
+    SchedulerConfig config = SchedulerFixture.withoutSeedGrace();
     config.evaluator.idc = -1;
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> new SchedulerFixture(config))
         .hasMessage("evaluator weights must not be negative");
