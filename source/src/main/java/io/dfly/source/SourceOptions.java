@@ -16,8 +16,6 @@ public class SourceOptions {
   public static class Tls {
     /** PEM files of CA certificates trusted in addition to the system's. */
     public List<String> caCerts = new ArrayList<>();
-    /** Accept any certificate: for tests against self-signed origins only. */
-    public boolean insecureSkipVerify;
   }
 
   /** s3:// origins: AWS S3 or an S3-compatible store (MinIO, OSS, OBS, Ceph RGW). */

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -36,15 +35,6 @@ public final class ConfigFiles {
       throw new IllegalArgumentException("config file " + file + where + ": " + e.getOriginalMessage(), e);
     } catch (IOException e) {
       throw new IllegalArgumentException("config file " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Renders a configuration as YAML, for logging what a component runs with. */
-  public static String toYaml(Object config) {
-    try {
-      return YAML.writeValueAsString(config);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 }

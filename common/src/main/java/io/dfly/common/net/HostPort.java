@@ -1,8 +1,5 @@
 package io.dfly.common.net;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /** A {@code host:port} address as given on command lines. */
 public record HostPort(String host, int port) {
 
@@ -26,17 +23,6 @@ public record HostPort(String host, int port) {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("address '" + spec + "' has no numeric port", e);
     }
-  }
-
-  /** Parses {@code a:1,b:2}. */
-  public static List<HostPort> parseList(String spec) {
-    List<HostPort> all = new ArrayList<>();
-    for (String part : spec.split(",")) {
-      if (!part.isBlank()) {
-        all.add(parse(part.trim()));
-      }
-    }
-    return all;
   }
 
   @Override

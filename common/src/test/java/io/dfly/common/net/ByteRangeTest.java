@@ -31,7 +31,6 @@ class ByteRangeTest {
   void hostPortParsing() {
     assertThat(HostPort.parse("10.0.0.1:8002")).isEqualTo(new HostPort("10.0.0.1", 8002));
     assertThat(HostPort.parse("[::1]:65000")).isEqualTo(new HostPort("::1", 65000));
-    assertThat(HostPort.parseList("a:1, b:2")).containsExactly(new HostPort("a", 1), new HostPort("b", 2));
     assertThatThrownBy(() -> HostPort.parse("nohost")).hasMessageContaining("HOST:PORT");
     assertThatThrownBy(() -> HostPort.parse("h:99999")).hasMessageContaining("out of range");
   }
