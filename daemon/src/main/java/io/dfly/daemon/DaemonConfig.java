@@ -18,6 +18,12 @@ public class DaemonConfig {
   public String advertiseIp;
   public int grpcPort = 65000;
   public int uploadPort = 65002;
+  /**
+   * The secret shared by the cluster's schedulers and dfdaemons (inline, or better a file only the
+   * service can read); required when {@link #listen} is not loopback.
+   */
+  public String clusterToken = "";
+  public String clusterTokenFile = "";
   /** Loopback port of the local API that dfget, dfcache and 'dfdaemon limits' call. */
   public int apiPort = 65003;
   public boolean seedPeer;

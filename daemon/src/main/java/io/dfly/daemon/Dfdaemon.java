@@ -2,6 +2,7 @@ package io.dfly.daemon;
 
 import io.dfly.api.common.v1.Host;
 import io.dfly.api.common.v1.HostType;
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.HostPort;
 import io.dfly.daemon.peer.TaskManager;
@@ -16,6 +17,7 @@ import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.upload.SeedHandout;
 import io.dfly.daemon.upload.UploadServer;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -46,7 +48,7 @@ public final class Dfdaemon implements AutoCloseable {
 
   private final PieceStore pieceStore;
   private final SchedulerClient scheduler;
-  private final PeerChannels peerChannels = new PeerChannels();
+  private final PeerChannels peerChannels;
   private final UploadServer uploadServer;
   /** Null when disabled or when its port could not be had: the rest of the daemon works without it. */
   private final ProxyServer proxy;
@@ -57,6 +59,9 @@ public final class Dfdaemon implements AutoCloseable {
       Thread.ofPlatform().daemon().name("housekeeping").factory());
 
   public Dfdaemon(DaemonConfig config) throws IOException, InterruptedException {
+    ClusterToken token = ClusterToken.of(config.clusterToken, config.clusterTokenFile);
+    ClusterToken.requireFor(config.listen, token, "dfdaemon");
+    peerChannels = new PeerChannels(token);
     Host host = describeHost(config);
     pieceStore = new PieceStore(Path.of(config.dataDir));
     // A scheduler back from the dead gets its tasks once every host has announced to it again.
@@ -72,7 +77,7 @@ public final class Dfdaemon implements AutoCloseable {
     // A seed peer hands pieces out so that each leaves it about once (super-seeding).
     SeedHandout handouts = config.seedPeer ? new SeedHandout() : null;
     uploadServer = new UploadServer(config.listen, config.uploadPort, pieceStore, uploadRate, config.uploadLimit,
-        handouts == null ? UploadServer.UploadListener.NONE : handouts::uploaded);
+        handouts == null ? UploadServer.UploadListener.NONE : handouts::uploaded, token);
     scheduler.reportLoad(new HostLoadSampler(uploadServer::activeUploads, uploadServer::uploadedBytes,
         uploadRate::rate, System::nanoTime)::sample);
     announceUntilAccepted();
@@ -83,7 +88,7 @@ public final class Dfdaemon implements AutoCloseable {
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
           .executor(Executors.newVirtualThreadPerTaskExecutor())
-          .addService(new PeerService(tasks, handouts))
+          .addService(ServerInterceptors.intercept(new PeerService(tasks, handouts), token.serverInterceptor()))
           .build()
           .start());
     }

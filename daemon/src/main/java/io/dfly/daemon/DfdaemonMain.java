@@ -17,6 +17,10 @@ public final class DfdaemonMain implements Callable<Integer> {
   @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file")
   Path configFile;
 
+  @Option(names = "--cluster-token-file", paramLabel = "FILE",
+      description = "file holding the secret the cluster's schedulers and dfdaemons share (needed off loopback)")
+  Path clusterTokenFile;
+
   @Option(names = "--scheduler", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",",
       description = "schedulers (default 127.0.0.1:8002)")
   List<String> schedulers;
@@ -55,6 +59,9 @@ public final class DfdaemonMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DaemonConfig config = ConfigFiles.load(configFile, new DaemonConfig());
+    if (clusterTokenFile != null) {
+      config.clusterTokenFile = clusterTokenFile.toString();
+    }
     if (schedulers != null) {
       config.scheduler = schedulers;
     }

@@ -5,6 +5,7 @@ import io.dfly.api.common.v1.Piece;
 import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
 import io.dfly.api.dfdaemon.v1.SyncPiecesRequest;
 import io.dfly.api.dfdaemon.v1.SyncPiecesResponse;
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.daemon.rpc.PeerChannels;
 import io.dfly.daemon.storage.TaskStore;
@@ -124,13 +125,14 @@ final class Parent {
   }
 
   /** Fetches one piece from this parent's upload server into the store and verifies it. */
-  void fetch(BulkHttpClient http, String taskId, Piece piece, TaskStore store, RateLimiter limiter,
-      BlockingQueue<PeerEvent> events) {
+  void fetch(BulkHttpClient http, String authorization, String taskId, Piece piece, TaskStore store,
+      RateLimiter limiter, BlockingQueue<PeerEvent> events) {
     long start = System.nanoTime();
     URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
-    Map<String, String> range = Map.of("Range",
-        "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1));
-    try (BulkHttpClient.Response response = http.get(uri, range)) {
+    String range = "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1);
+    Map<String, String> headers = authorization == null ? Map.of("Range", range)
+        : Map.of("Range", range, ClusterToken.HTTP_HEADER, authorization);
+    try (BulkHttpClient.Response response = http.get(uri, headers)) {
       if (response.status() != 206) {
         events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
             "parent answered HTTP " + response.status(), false));

@@ -486,7 +486,9 @@ public final class PeerTask {
         Parent parent = pickParent(n, seeds);
         Piece piece = announced.get(n);
         if (parent != null) {
-          if (startFetch(n, () -> parent.fetch(manager.httpClient(), taskId, piece, store, limiter, events))) {
+          String authorization = manager.peerChannels().authorization();
+          if (startFetch(n, () -> parent.fetch(manager.httpClient(), authorization, taskId, piece, store, limiter,
+              events))) {
             parent.inflight++;
           }
         } else if (seeds && origin != null && origin.ranged && count >= 0

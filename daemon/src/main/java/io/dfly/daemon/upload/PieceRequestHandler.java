@@ -1,5 +1,6 @@
 package io.dfly.daemon.upload;
 
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.net.ByteRange;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
@@ -43,23 +44,25 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   private final PieceStore store;
   private final UploadGate gate;
   private final UploadServer.UploadListener listener;
+  private final ClusterToken token;
   /** Done when the response being written is complete; a pipelined request waits for it. */
   private ChannelFuture responding;
   /** This connection's latest rate-limited upload, ended early if the connection dies. */
   private PacedUpload paced;
 
-  PieceRequestHandler(PieceStore store, UploadGate gate, UploadServer.UploadListener listener) {
+  PieceRequestHandler(PieceStore store, UploadGate gate, UploadServer.UploadListener listener, ClusterToken token) {
     this.listener = listener;
+    this.token = token;
     this.store = store;
     this.gate = gate;
   }
 
-  private record Request(HttpMethod method, String path, String range, boolean keepAlive) {}
+  private record Request(HttpMethod method, String path, String range, String authorization, boolean keepAlive) {}
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
     Request read = new Request(request.method(), request.uri(), request.headers().get(HttpHeaderNames.RANGE),
-        HttpUtil.isKeepAlive(request));
+        request.headers().get(HttpHeaderNames.AUTHORIZATION), HttpUtil.isKeepAlive(request));
     if (responding == null || responding.isDone()) {
       responding = respond(ctx, read);
     } else {
@@ -80,6 +83,9 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   private ChannelFuture answer(ChannelHandlerContext ctx, Request request) {
     boolean keepAlive = request.keepAlive();
     String path = request.path();
+    if (!token.accepts(request.authorization())) {
+      return reply(ctx, HttpResponseStatus.UNAUTHORIZED, "missing or wrong cluster token", keepAlive);
+    }
     if (request.method() != HttpMethod.GET || !path.startsWith(PREFIX) || !path.endsWith(SUFFIX)) {
       return reply(ctx, HttpResponseStatus.NOT_FOUND, "no such resource", keepAlive);
     }

@@ -1,5 +1,6 @@
 package io.dfly.daemon.upload;
 
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.daemon.storage.PieceStore;
 import io.netty.bootstrap.ServerBootstrap;
@@ -39,9 +40,10 @@ public final class UploadServer implements AutoCloseable {
    * @param rate the host's total upload rate; change it at any time with {@link RateLimiter#setRate}
    * @param maxConcurrentUploads uploads served at once, at least 1
    * @param listener hears of each range uploaded in full
+   * @param token the cluster token a request must carry (none set: any request is served)
    */
   public UploadServer(String ip, int port, PieceStore store, RateLimiter rate, int maxConcurrentUploads,
-      UploadListener listener) throws InterruptedException {
+      UploadListener listener, ClusterToken token) throws InterruptedException {
     gate = new UploadGate(rate, maxConcurrentUploads);
     channel = new ServerBootstrap()
         .group(boss, workers)
@@ -52,7 +54,7 @@ public final class UploadServer implements AutoCloseable {
             ch.pipeline()
                 .addLast(new HttpServerCodec())
                 .addLast(new HttpObjectAggregator(8 * 1024))
-                .addLast(new PieceRequestHandler(store, gate, listener));
+                .addLast(new PieceRequestHandler(store, gate, listener, token));
           }
         })
         .bind(new InetSocketAddress(ip, port))

@@ -2,6 +2,7 @@ package io.dfly.daemon.upload;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
@@ -33,9 +34,16 @@ class UploadServerTest {
   private final HttpClient http = HttpClient.newHttpClient();
 
   private HttpResponse<byte[]> get(int port, String path, String range) throws Exception {
+    return get(port, path, range, null);
+  }
+
+  private HttpResponse<byte[]> get(int port, String path, String range, String authorization) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
     if (range != null) {
       request.header("Range", range);
+    }
+    if (authorization != null) {
+      request.header("Authorization", authorization);
     }
     return http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
@@ -66,7 +74,7 @@ class UploadServerTest {
   void servesFinishedPiecesByRangeAndNothingElse() throws Exception {
     byte[] content = randomBytes(3000, 3);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200, UploadServer.UploadListener.NONE)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200, UploadServer.UploadListener.NONE, ClusterToken.of(null, null))) {
       TaskStore task = pieces.open("abc");
       task.setLayout(3000, 1024);
       task.markFinished(task.readPiece(Channels.newChannel(new ByteArrayInputStream(content, 1024, 1024)),
@@ -89,11 +97,30 @@ class UploadServerTest {
   }
 
   @Test
+  void withAClusterTokenOnlyRequestsCarryingItGetPieces() throws Exception {
+    byte[] content = randomBytes(2048, 5);
+    ClusterToken token = ClusterToken.of("s3cret", null);
+    try (PieceStore pieces = new PieceStore(dataDir);
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200,
+            UploadServer.UploadListener.NONE, token)) {
+      TaskStore task = pieces.open("tok");
+      task.setLayout(2048, 2048);
+      task.markFinished(task.readPiece(Channels.newChannel(new ByteArrayInputStream(content)), 0, 0, 2048, true));
+      int port = server.port();
+      assertThat(get(port, "/tasks/tok/data", "bytes=0-2047").statusCode()).isEqualTo(401);
+      assertThat(get(port, "/tasks/tok/data", "bytes=0-2047", "Bearer wrong").statusCode()).isEqualTo(401);
+      HttpResponse<byte[]> piece = get(port, "/tasks/tok/data", "bytes=0-2047", token.headerValue());
+      assertThat(piece.statusCode()).isEqualTo(206);
+      assertThat(piece.body()).isEqualTo(content);
+    }
+  }
+
+  @Test
   void rateLimitedUploadTakesItsTimeAndArrivesIntact() throws Exception {
     long rate = 2 * 1024 * 1024;
     byte[] content = randomBytes(3 * 1024 * 1024, 4);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(rate), 4, UploadServer.UploadListener.NONE)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(rate), 4, UploadServer.UploadListener.NONE, ClusterToken.of(null, null))) {
       storeWhole(pieces, "big", content);
       long start = System.nanoTime();
       HttpResponse<byte[]> response = get(server.port(), "/tasks/big/data", "bytes=0-" + (content.length - 1));
@@ -115,7 +142,7 @@ class UploadServerTest {
     // hang-up frees its slot in time.
     RateLimiter rate = new RateLimiter(1024);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, rate, 1, UploadServer.UploadListener.NONE)) {
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, rate, 1, UploadServer.UploadListener.NONE, ClusterToken.of(null, null))) {
       storeWhole(pieces, "t", content);
       int port = server.port();
       String whole = "bytes=0-" + (content.length - 1);
@@ -147,7 +174,7 @@ class UploadServerTest {
   void pipelinedRequestsAreAnsweredInOrderWhileRateLimited() throws Exception {
     byte[] content = randomBytes(64 * 1024, 6);
     try (PieceStore pieces = new PieceStore(dataDir);
-        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(1024 * 1024), 1, UploadServer.UploadListener.NONE);
+        UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(1024 * 1024), 1, UploadServer.UploadListener.NONE, ClusterToken.of(null, null));
         Socket socket = new Socket("127.0.0.1", server.port())) {
       storeWhole(pieces, "p", content);
       String request = "GET /tasks/p/data HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-%d\r\n\r\n";
