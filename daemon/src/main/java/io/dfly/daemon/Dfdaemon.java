@@ -66,7 +66,7 @@ public final class Dfdaemon implements AutoCloseable {
     pieceStore = new PieceStore(Path.of(config.dataDir));
     // A scheduler back from the dead gets its tasks once every host has announced to it again.
     scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host,
-        Duration.ofSeconds(config.announceIntervalSeconds + 1));
+        Duration.ofSeconds(config.announceIntervalSeconds + 1), token);
     TaskManager tasks = new TaskManager(config, host, pieceStore, scheduler, peerChannels);
     proxy = config.proxy.enabled ? startProxy(config, tasks) : null;
     GarbageCollector gc = new GarbageCollector(pieceStore, new GarbageCollector.Policy(

@@ -105,11 +105,15 @@ class NetlabPullTest {
     Map<String, Long> layers = registry.pushImage("dfly/app", "v1", 4, 8, 16);
     long imageBytes = layers.values().stream().mapToLong(Long::longValue).sum();
     String mirrorOf = "http://" + registry.authority();
-    Process scheduler = start(1, "scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", addr(1) + ":8002");
+    // Off loopback every part needs the cluster's shared secret.
+    Path token = Files.writeString(work.resolve("cluster-token"), java.util.UUID.randomUUID().toString());
+    Process scheduler = start(1, "scheduler", "io.dfly.scheduler.SchedulerMain", "--listen", addr(1) + ":8002",
+        "--cluster-token-file", token.toString());
     OciRegistry.awaitPort(in(1), addr(1), 8002, scheduler);
     for (int h = 1; h <= 3; h++) {
       List<String> args = new ArrayList<>(List.of("--scheduler", addr(1) + ":8002", "--data-dir",
-          work.resolve("data-h" + h).toString(), "--listen", addr(h), "--registry-mirror", mirrorOf));
+          work.resolve("data-h" + h).toString(), "--listen", addr(h), "--registry-mirror", mirrorOf,
+          "--cluster-token-file", token.toString()));
       if (h == 1) {
         args.add("--seed-peer");
       }

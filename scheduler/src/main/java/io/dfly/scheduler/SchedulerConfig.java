@@ -7,6 +7,12 @@ package io.dfly.scheduler;
 public class SchedulerConfig {
   /** gRPC address; loopback by default: give the address dfdaemons reach it on, on an internal network. */
   public String listen = "127.0.0.1:8002";
+  /**
+   * The secret shared by the cluster's schedulers and dfdaemons (inline, or better a file only the
+   * service can read); required when {@link #listen} is not loopback.
+   */
+  public String clusterToken = "";
+  public String clusterTokenFile = "";
   /** Port on 127.0.0.1 that serves Prometheus metrics at /metrics; 0 serves none. */
   public int metricsPort = 0;
   /** Parents sent to a peer at most. */

@@ -18,6 +18,10 @@ public final class SchedulerMain implements Callable<Integer> {
   @Option(names = "--listen", paramLabel = "IP:PORT", description = "gRPC address (default 127.0.0.1:8002)")
   String listen;
 
+  @Option(names = "--cluster-token-file", paramLabel = "FILE",
+      description = "file holding the secret the cluster's schedulers and dfdaemons share (needed off loopback)")
+  Path clusterTokenFile;
+
   @Option(names = "--metrics-port", paramLabel = "PORT",
       description = "serve Prometheus metrics on 127.0.0.1:PORT/metrics (default: off)")
   Integer metricsPort;
@@ -27,6 +31,9 @@ public final class SchedulerMain implements Callable<Integer> {
     SchedulerConfig config = ConfigFiles.load(configFile, new SchedulerConfig());
     if (listen != null) {
       config.listen = listen;
+    }
+    if (clusterTokenFile != null) {
+      config.clusterTokenFile = clusterTokenFile.toString();
     }
     if (metricsPort != null) {
       config.metricsPort = metricsPort;

@@ -1,5 +1,6 @@
 package io.dfly.scheduler;
 
+import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.net.HostPort;
 import io.dfly.scheduler.metrics.MetricsServer;
 import io.dfly.scheduler.metrics.SchedulerMetrics;
@@ -7,6 +8,7 @@ import io.dfly.scheduler.rpc.GrpcSeedTrigger;
 import io.dfly.scheduler.rpc.SchedulerService;
 import io.dfly.scheduler.scheduling.TaskScheduler;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,7 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class SchedulerServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SchedulerServer.class);
 
-  private final GrpcSeedTrigger seedTrigger = new GrpcSeedTrigger();
+  private final GrpcSeedTrigger seedTrigger;
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("reschedule").factory());
   private final Server server;
@@ -30,12 +32,15 @@ public final class SchedulerServer implements AutoCloseable {
 
   public SchedulerServer(SchedulerConfig config) throws IOException {
     config.validate();
+    HostPort listen = HostPort.parse(config.listen);
+    ClusterToken token = ClusterToken.of(config.clusterToken, config.clusterTokenFile);
+    ClusterToken.requireFor(listen.host(), token, "the scheduler");
+    seedTrigger = new GrpcSeedTrigger(token);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     TaskScheduler scheduler = new TaskScheduler(config, seedTrigger, new SchedulerMetrics(registry), System::nanoTime);
-    HostPort listen = HostPort.parse(config.listen);
     server = NettyServerBuilder.forAddress(new InetSocketAddress(listen.host(), listen.port()))
         .executor(Executors.newVirtualThreadPerTaskExecutor())
-        .addService(new SchedulerService(scheduler))
+        .addService(ServerInterceptors.intercept(new SchedulerService(scheduler), token.serverInterceptor()))
         .build()
         .start();
     ticker.scheduleWithFixedDelay(() -> {

@@ -11,6 +11,7 @@ import io.dfly.common.digest.Digests;
 import io.dfly.common.net.HostPort;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.dfly.common.auth.ClusterToken;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
@@ -86,8 +87,9 @@ public final class SchedulerClient implements AutoCloseable {
   /**
    * @param settle how long a scheduler that was down must answer before tasks move back to it,
    *     while another one is up; the hosts' announce interval
+   * @param token the cluster token every call carries
    */
-  public SchedulerClient(List<HostPort> schedulers, Host host, Duration settle) {
+  public SchedulerClient(List<HostPort> schedulers, Host host, Duration settle, ClusterToken token) {
     if (schedulers.isEmpty()) {
       throw new IllegalArgumentException("no scheduler address given (--scheduler HOST:PORT)");
     }
@@ -96,6 +98,7 @@ public final class SchedulerClient implements AutoCloseable {
     for (HostPort address : schedulers) {
       ManagedChannel channel = ManagedChannelBuilder.forAddress(address.host(), address.port())
           .usePlaintext()
+          .intercept(token.clientInterceptor())
           .build();
       Endpoint endpoint = new Endpoint(address, channel);
       endpoints.add(endpoint);

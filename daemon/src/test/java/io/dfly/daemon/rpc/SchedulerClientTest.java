@@ -15,6 +15,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import io.dfly.common.auth.ClusterToken;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,7 +52,7 @@ class SchedulerClientTest {
   @Test
   void aDeadSchedulersTasksMoveToTheOthersAndComeBackWhenItIsUpAgain() throws Exception {
     List<HostPort> addresses = List.of(start(0), start(0), start(0));
-    client = new SchedulerClient(addresses, HOST, Duration.ZERO);
+    client = new SchedulerClient(addresses, HOST, Duration.ZERO, ClusterToken.of(null, null));
     assertThat(client.announceHost()).isEqualTo(3);
     BlockingQueue<Predicate<String>> moves = new LinkedBlockingQueue<>();
     client.onTasksMoved(moves::add);
@@ -90,7 +91,7 @@ class SchedulerClientTest {
   @Test
   void aBrokenPeerStreamMarksItsSchedulerDownAndWithNoneLeftTasksHaveNoScheduler() throws Exception {
     List<HostPort> addresses = List.of(start(0), start(0));
-    client = new SchedulerClient(addresses, HOST, Duration.ZERO);
+    client = new SchedulerClient(addresses, HOST, Duration.ZERO, ClusterToken.of(null, null));
     client.announceHost();
     String task = TASKS.get(0);
     int ownerIndex = addresses.indexOf(SchedulerClient.ownerOf(addresses, task));

@@ -10,6 +10,7 @@ import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
 import io.dfly.api.dfdaemon.v1.TriggerDownloadRequest;
 import io.dfly.scheduler.scheduling.SeedTrigger;
 import io.grpc.ManagedChannel;
+import io.dfly.common.auth.ClusterToken;
 import io.grpc.ManagedChannelBuilder;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +19,12 @@ import java.util.concurrent.TimeUnit;
 /** Triggers seed peers over their dfdaemon's gRPC service; one channel per seed host. */
 public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
   private final ConcurrentHashMap<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private final ClusterToken token;
+
+  /** Triggers carry {@code token}, which seed peers off loopback require. */
+  public GrpcSeedTrigger(ClusterToken token) {
+    this.token = token;
+  }
 
   @Override
   public void prepare(Host seed) {
@@ -26,7 +33,8 @@ public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
 
   private ManagedChannel channel(Host seed) {
     return channels.computeIfAbsent(seed.getIp() + ":" + seed.getGrpcPort(),
-        key -> ManagedChannelBuilder.forAddress(seed.getIp(), seed.getGrpcPort()).usePlaintext().build());
+        key -> ManagedChannelBuilder.forAddress(seed.getIp(), seed.getGrpcPort()).usePlaintext()
+            .intercept(token.clientInterceptor()).build());
   }
 
   @Override
