@@ -2,13 +2,10 @@ package io.dfly.quickstart;
 
 import io.dfly.common.cli.Commands;
 import io.dfly.common.cli.Service;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.dfly.common.fs.FileTrees;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -90,18 +87,8 @@ public final class OriginCommand implements Callable<Integer> {
       server.close();
       System.err.printf("origin: served %d body bytes in %d requests%n", server.bytesSent(), server.requests());
       if (generatedDir != null) {
-        deleteTree(generatedDir);
+        FileTrees.delete(generatedDir);
       }
     });
-  }
-
-  private static void deleteTree(Path dir) {
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

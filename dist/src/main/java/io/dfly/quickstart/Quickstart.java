@@ -1,5 +1,6 @@
 package io.dfly.quickstart;
 
+import io.dfly.common.fs.FileTrees;
 import io.dfly.quickstart.LocalCluster.TaskStat;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,14 +10,12 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -48,7 +47,7 @@ public final class Quickstart implements Callable<Integer> {
       if (keep) {
         System.out.println("work directory kept: " + work);
       } else {
-        deleteTree(work);
+        FileTrees.delete(work);
       }
     }
   }
@@ -151,13 +150,5 @@ public final class Quickstart implements Callable<Integer> {
 
   private static String mib(long bytes) {
     return String.format("%.1f MiB", bytes / (double) MIB);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -2,6 +2,7 @@ package io.dfly.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dfly.common.fs.FileTrees;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -107,7 +108,7 @@ final class OciRegistry implements AutoCloseable {
         }
       }
       run(dir, "umoci", "repack", "--image", layout + ":" + tag, bundle.toString());
-      deleteTree(bundle);
+      FileTrees.delete(bundle);
     }
     run(dir, command("skopeo", "copy", "--dest-tls-verify=false", "oci:" + layout + ":" + tag,
         "docker://" + authority() + "/" + repository + ":" + tag).toArray(String[]::new));
@@ -207,17 +208,6 @@ final class OciRegistry implements AutoCloseable {
       Thread.sleep(100);
     }
     throw new IllegalStateException("nothing listens on " + ip + ":" + port);
-  }
-
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var paths = Files.walk(root)) {
-      for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(path);
-      }
-    }
   }
 
   @Override

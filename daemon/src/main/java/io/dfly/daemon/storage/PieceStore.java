@@ -1,11 +1,11 @@
 package io.dfly.daemon.storage;
 
+import io.dfly.common.fs.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -55,7 +55,7 @@ public final class PieceStore implements AutoCloseable {
             log.warn("task {} has unreadable metadata, discarding it: {}", taskId, e.getMessage());
           }
         }
-        deleteTree(dir);
+        FileTrees.delete(dir);
       }
     }
     if (!clean && !tasks.isEmpty()) {
@@ -110,7 +110,7 @@ public final class PieceStore implements AutoCloseable {
       return false;
     }
     store.close();
-    deleteTree(store.dir());
+    FileTrees.delete(store.dir());
     return true;
   }
 
@@ -157,17 +157,6 @@ public final class PieceStore implements AutoCloseable {
         Files.writeString(tasksDir.resolveSibling(CLEAN_SHUTDOWN), "");
       } catch (IOException e) {
         log.warn("cannot mark the shutdown clean: {}", e.getMessage());
-      }
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
       }
     }
   }
