@@ -21,7 +21,7 @@ public final class DfdaemonMain implements Callable<Integer> {
       description = "file holding the secret the cluster's schedulers and dfdaemons share (needed off loopback)")
   Path clusterTokenFile;
 
-  @Option(names = "--scheduler", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",",
+  @Option(names = "--scheduler", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",", hideParamSyntax = true,
       description = "schedulers (default 127.0.0.1:8002)")
   List<String> schedulers;
 
@@ -34,19 +34,19 @@ public final class DfdaemonMain implements Callable<Integer> {
   @Option(names = "--advertise-ip", paramLabel = "IP", description = "address announced when --listen is a wildcard")
   String advertiseIp;
 
-  @Option(names = "--grpc-port", description = "gRPC port for peers and the scheduler (default 65000)")
+  @Option(names = "--grpc-port", paramLabel = "PORT", description = "gRPC port for peers and the scheduler (default 65000)")
   Integer grpcPort;
 
-  @Option(names = "--api-port", description = "loopback port for dfget, dfcache and 'dfdaemon limits' (default 65003)")
+  @Option(names = "--api-port", paramLabel = "PORT", description = "loopback port for dfget, dfcache and 'dfdaemon limits' (default 65003)")
   Integer apiPort;
 
-  @Option(names = "--upload-port", description = "HTTP port serving piece bytes (default 65002)")
+  @Option(names = "--upload-port", paramLabel = "PORT", description = "HTTP port serving piece bytes (default 65002)")
   Integer uploadPort;
 
   @Option(names = "--seed-peer", description = "run as a seed peer")
   boolean seedPeer;
 
-  @Option(names = "--proxy-port", description = "port of the HTTP proxy and registry mirror on loopback (default 65001)")
+  @Option(names = "--proxy-port", paramLabel = "PORT", description = "port of the HTTP proxy and registry mirror on loopback (default 65001)")
   Integer proxyPort;
 
   @Option(names = "--no-proxy", description = "run without the HTTP proxy and registry mirror")
