@@ -36,3 +36,16 @@ storage: {filesystem: {rootdirectory: $3}}
 http: {addr: $2}
 CONFIG
 }
+
+# containerd_files DIR REGISTRY HOST_URL: the config of a containerd of its own (root, state and
+# socket DIR/sock under DIR, no CRI) and a hosts.toml under DIR/hosts that sends pulls of
+# REGISTRY to HOST_URL (a dfdaemon, or the registry itself: containerd 1.6 rejects a hosts.toml
+# without a [host] table).
+containerd_files() {
+  local dir=$1 registry=$2 host=$3
+  mkdir -p "$dir/hosts/$registry"
+  printf 'version = 2\nroot = "%s"\nstate = "%s"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s"\n' \
+    "$dir/root" "$dir/state" "$dir/sock" >"$dir/config.toml"
+  printf 'server = "http://%s"\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$registry" "$host" \
+    >"$dir/hosts/$registry/hosts.toml"
+}
