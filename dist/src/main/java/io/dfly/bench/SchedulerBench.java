@@ -268,6 +268,7 @@ public final class SchedulerBench implements Callable<Integer> {
     CountDownLatch done = new CountDownLatch(total);
     Semaphore inflight = new Semaphore(concurrency);
     int normalHosts = hosts - seedHosts;
+    Duration ownCpuBefore = ownCpu();
     long start = System.nanoTime();
     int k = 0;
     // Round-robin over tasks, so that every task's swarm grows at once, as in a fleet rollout.
@@ -324,6 +325,12 @@ public final class SchedulerBench implements Callable<Integer> {
       out.printf(Locale.ROOT, "scheduler CPU in this phase: %.2f s over %.2f s wall = %.2f cores;"
           + " %.0f answers per CPU-second%n", cpu, seconds, cpu / seconds, answers.get() / cpu);
     }
+    double ownCpu = (ownCpu().toNanos() - ownCpuBefore.toNanos()) / 1e9;
+    out.printf(Locale.ROOT, "load generator CPU in this phase: %.2f s = %.2f cores%n", ownCpu, ownCpu / seconds);
+  }
+
+  private static Duration ownCpu() {
+    return ProcessHandle.current().info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
   private ManagedChannel channel(int i) {
