@@ -37,6 +37,8 @@ public final class DfgetMain {
   static final int TIMED_OUT = 4;
   static final int NO_SPACE = 5;
   static final int CANNOT_WRITE = 6;
+  /** The slf4j provider the launcher names when dfget runs without logging. */
+  private static final String NO_LOGGING = "org.slf4j.helpers.NOP_FallbackServiceProvider";
   /** A compile-time constant: naming it here loads nothing of the daemon. */
   private static final String CACHE_SCHEME = TaskManager.CACHE_SCHEME;
 
@@ -106,8 +108,11 @@ public final class DfgetMain {
   }
 
   private int call() throws InterruptedException {
-    // The launcher skips logging altogether unless --verbose; with logback present, keep it quiet.
-    if (LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
+    // The launcher runs dfget without a logging framework unless --verbose (starting one costs
+    // start-up time); started some other way, with logback present, it is kept quiet.
+    boolean noLogging = NO_LOGGING.equals(System.getProperty("slf4j.provider"));
+    if (!noLogging
+        && LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
       root.setLevel(verbose ? Level.DEBUG : Level.WARN);
     }
     boolean toStdout = output.equals("-");
