@@ -290,7 +290,11 @@ public final class DfgetMain {
     return (System.nanoTime() - startNanos) / 1e9;
   }
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws IOException, InterruptedException {
+    // The launcher's one-off run that teaches the JVM's start-up cache (see StartUpTraining).
+    if (args.length == 1 && args[0].equals(StartUpTraining.FLAG)) {
+      System.exit(StartUpTraining.run());
+    }
     System.exit(run(args));
   }
 }

@@ -3,17 +3,33 @@ package io.dfly.source;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.TreeSet;
 
 /** The source clients on the class path, by URL scheme. */
 public final class SourceClients {
+  private static final int MAX_PROVIDERS = 64;
   private final Map<String, SourceClient> byScheme = new HashMap<>();
 
   private SourceClients(SourceOptions options) {
-    for (SourceClient client : ServiceLoader.load(SourceClient.class)) {
+    // A client whose libraries are not on this class path (dfget runs with only the jars it
+    // needs) is not available; the others still are. After such an error the loader's iterator
+    // goes on with the next provider.
+    Iterator<SourceClient> providers = ServiceLoader.load(SourceClient.class).iterator();
+    for (int tries = 0; tries < MAX_PROVIDERS; tries++) {
+      SourceClient client;
+      try {
+        if (!providers.hasNext()) {
+          break;
+        }
+        client = providers.next();
+      } catch (ServiceConfigurationError | LinkageError e) {
+        continue;
+      }
       client.configure(options);
       for (String scheme : client.schemes()) {
         byScheme.putIfAbsent(scheme, client);
