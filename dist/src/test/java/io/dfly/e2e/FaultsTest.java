@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dfly.quickstart.LocalCluster.TaskStat;
 import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
-import io.dfly.quickstart.OriginServer;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -20,42 +19,17 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Faults with real processes: a parent killed mid-transfer, a parent serving a corrupted piece,
  * a dfdaemon killed mid-download and restarted, a full store, and rate limits. One scheduler;
  * each test starts the dfdaemons it needs and fetches its own file, so tests do not share tasks.
  */
-class FaultsTest {
+class FaultsTest extends OriginAndScheduler {
   private static final int SIZE = 32 << 20;
 
-  @TempDir
-  static Path work;
 
-  static LocalCluster cluster;
-  static OriginServer origin;
-  static Path originDir;
-
-  @BeforeAll
-  static void start() throws Exception {
-    originDir = Files.createDirectories(work.resolve("origin"));
-    origin = new OriginServer(originDir);
-    cluster = new LocalCluster(work.resolve("cluster")).startScheduler();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-    if (origin != null) {
-      origin.close();
-    }
-  }
 
   /** A new file at the origin; returns its sha256. */
   private static String originFile(String name, int size) throws Exception {

@@ -5,44 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
-import io.dfly.quickstart.OriginServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The scheduler's size classes with real processes: once one host has an empty or tiny file,
  * other hosts get it inside the scheduler's answer, without a parent or the origin; a file of
  * one piece comes whole from one parent.
  */
-class SizeClassesTest {
-  @TempDir
-  static Path work;
+class SizeClassesTest extends OriginAndScheduler {
 
-  static LocalCluster cluster;
-  static OriginServer origin;
-  static Path originDir;
-
-  @BeforeAll
-  static void start() throws Exception {
-    originDir = Files.createDirectories(work.resolve("origin"));
-    origin = new OriginServer(originDir);
-    cluster = new LocalCluster(work.resolve("cluster")).startScheduler();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-    if (origin != null) {
-      origin.close();
-    }
-  }
 
   @Test
   void emptyAndTinyFilesTravelInTheSchedulersAnswerAndASinglePieceComesFromOneParent() throws Exception {

@@ -12,7 +12,6 @@ import com.sun.net.httpserver.HttpServer;
 import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.common.net.ByteRange;
 import io.dfly.quickstart.LocalCluster;
-import io.dfly.quickstart.OriginServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -27,7 +26,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Faults of the swarm around a download, with real processes: a parent that stalls, the
@@ -35,33 +33,18 @@ import org.junit.jupiter.api.io.TempDir;
  * starting one task at the same instant. Every case ends in a correct file or a clear error, and
  * an output path never holds a partial or wrong file.
  */
-class SwarmFaultsTest {
+class SwarmFaultsTest extends OriginAndScheduler {
   private static final int SIZE = 24 << 20;
 
-  @TempDir
-  static Path work;
-
-  static LocalCluster cluster;
-  static OriginServer origin;
-  static Path originDir;
   static FaultyOrigin faulty;
 
   @BeforeAll
-  static void start() throws Exception {
-    originDir = Files.createDirectories(work.resolve("origin"));
-    origin = new OriginServer(originDir);
+  static void startFaultyOrigin() throws Exception {
     faulty = new FaultyOrigin();
-    cluster = new LocalCluster(work.resolve("cluster")).startScheduler();
   }
 
   @AfterAll
-  static void stop() throws Exception {
-    if (cluster != null) {
-      cluster.close();
-    }
-    if (origin != null) {
-      origin.close();
-    }
+  static void stopFaultyOrigin() throws Exception {
     if (faulty != null) {
       faulty.server.stop(0);
       faulty.raw.close();
