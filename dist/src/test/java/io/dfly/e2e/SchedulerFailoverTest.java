@@ -58,8 +58,7 @@ class SchedulerFailoverTest {
       String url = origin.url("failover.bin");
       String taskId = TaskId.of(Download.newBuilder().setUrl(url).build());
       List<String> schedulers = cluster.schedulerAddresses();
-      int owner = schedulers.indexOf(SchedulerClient.ownerOf(
-          schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
+      int owner = ownerIndex(schedulers, taskId);
       int survivor = 1 - owner;
 
       LocalCluster.Daemon seed = cluster.addSeedPeer("seed", "--config", slowSeed.toString());
@@ -133,8 +132,7 @@ class SchedulerFailoverTest {
       String url = origin.url("comeback.bin");
       String taskId = TaskId.of(Download.newBuilder().setUrl(url).build());
       List<String> schedulers = cluster.schedulerAddresses();
-      int owner = schedulers.indexOf(SchedulerClient.ownerOf(
-          schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
+      int owner = ownerIndex(schedulers, taskId);
       int other = 1 - owner;
       LocalCluster.Daemon seed = cluster.addSeedPeer("seed", "--config", slowSeed.toString());
       List<LocalCluster.Daemon> peers = new ArrayList<>();
@@ -179,6 +177,12 @@ class SchedulerFailoverTest {
       // each peer at most one more copy.
       assertThat(origin.bytesSent()).isLessThanOrEqualTo(3L * SIZE + 1L);
     }
+  }
+
+  /** Which of the schedulers owns the task while all are up (the daemons' rendezvous hashing). */
+  private static int ownerIndex(List<String> schedulers, String taskId) {
+    return schedulers.indexOf(SchedulerClient.ownerOf(
+        schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
   }
 
   /** Waits until the scheduler knows at least {@code count} peers of the task. */
