@@ -2,6 +2,7 @@ package io.dfly.common.limit;
 
 import java.math.BigInteger;
 import java.time.Duration;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
@@ -23,6 +24,12 @@ import java.util.function.LongSupplier;
  * <p><b>Hierarchy.</b> A {@link #child} draws from itself and from every ancestor and waits for
  * the slowest; the ancestors are charged when the draw is made, not when its wait ends.
  *
+ * <p><b>Weighted shares.</b> A child made with a weight ({@link #child(long, int)}) draws from
+ * the root bucket in weighted fair order instead, when it blocks in {@link #acquire}: blocked
+ * draws queue at the root by a virtual finish tag (bytes over weight, per child), and the root
+ * grants the lowest tag whenever it is out of debt. Children that keep drawing get the root's
+ * rate in proportion to their weights; one drawing alone gets all of it.
+ *
  * <p>A rate of 0 or less means unlimited: draws then take no lock and never wait.
  */
 public final class RateLimiter {
@@ -34,6 +41,8 @@ public final class RateLimiter {
   private static final long NO_TICKET = -1;
 
   private final RateLimiter parent;
+  /** This child's share of the root against its siblings; 0 for FIFO draws from the root. */
+  private final int weight;
   private final long burstNanos;
   private final LongSupplier nanoClock;
   /** Threads blocked in {@link #acquire} on a draw from this bucket, woken when the rate changes. */
@@ -47,21 +56,38 @@ public final class RateLimiter {
   /** Bytes granted so far; a draw's ticket is this count right after it, its place in the queue. */
   private long granted;
 
+  // Weighted fair queue of blocked draws, used on the root only and guarded by the root.
+  private final PriorityQueue<FairDraw> fairQueue = new PriorityQueue<>();
+  /** The tag of the draw the root granted last: a flow that was idle starts from here. */
+  private double virtualTime;
+  private long fairSequence;
+  /** On a weighted child: the tag of its latest draw at the root, guarded by the root. */
+  private double fairFinish;
+
+  private record FairDraw(double tag, long sequence, Thread thread) implements Comparable<FairDraw> {
+    @Override
+    public int compareTo(FairDraw other) {
+      int byTag = Double.compare(tag, other.tag);
+      return byTag != 0 ? byTag : Long.compare(sequence, other.sequence);
+    }
+  }
+
   /** A limiter on the system clock with the {@linkplain #DEFAULT_BURST default burst}. */
   public RateLimiter(long bytesPerSecond) {
-    this(null, bytesPerSecond, DEFAULT_BURST, System::nanoTime);
+    this(null, 0, bytesPerSecond, DEFAULT_BURST, System::nanoTime);
   }
 
   /** A limiter with its own burst and clock ({@link System#nanoTime} semantics), e.g. for tests. */
   public RateLimiter(long bytesPerSecond, Duration burst, LongSupplier nanoClock) {
-    this(null, bytesPerSecond, burst, nanoClock);
+    this(null, 0, bytesPerSecond, burst, nanoClock);
   }
 
-  private RateLimiter(RateLimiter parent, long bytesPerSecond, Duration burst, LongSupplier nanoClock) {
+  private RateLimiter(RateLimiter parent, int weight, long bytesPerSecond, Duration burst, LongSupplier nanoClock) {
     if (burst.isNegative()) {
       throw new IllegalArgumentException("negative burst " + burst);
     }
     this.parent = parent;
+    this.weight = weight;
     this.burstNanos = burst.toNanos();
     this.nanoClock = nanoClock;
     this.rate = bytesPerSecond;
@@ -73,7 +99,21 @@ public final class RateLimiter {
    * two rates. It shares this limiter's burst and clock.
    */
   public RateLimiter child(long bytesPerSecond) {
-    return new RateLimiter(this, bytesPerSecond, Duration.ofNanos(burstNanos), nanoClock);
+    return new RateLimiter(this, 0, bytesPerSecond, Duration.ofNanos(burstNanos), nanoClock);
+  }
+
+  /**
+   * A child of a root limiter that shares the root's rate with its weighted siblings by weight
+   * when they all block in {@link #acquire} (see the class comment); otherwise as {@link #child(long)}.
+   */
+  public RateLimiter child(long bytesPerSecond, int weight) {
+    if (parent != null) {
+      throw new IllegalStateException("weighted children are drawn against the root; this limiter is a child");
+    }
+    if (weight <= 0) {
+      throw new IllegalArgumentException("weight must be positive: " + weight);
+    }
+    return new RateLimiter(this, weight, bytesPerSecond, Duration.ofNanos(burstNanos), nanoClock);
   }
 
   /** This limiter's own rate in bytes per second; 0 or less is unlimited. Ancestors not included. */
@@ -152,7 +192,11 @@ public final class RateLimiter {
     RateLimiter[] drawnFrom = new RateLimiter[depth];
     long[] tickets = new long[depth];
     int count = 0;
+    RateLimiter fairRoot = weight > 0 ? parent : null;
     for (RateLimiter limiter = this; limiter != null; limiter = limiter.parent) {
+      if (limiter == fairRoot) {
+        continue;
+      }
       long ticket = limiter.take(bytes);
       if (ticket != NO_TICKET) {
         drawnFrom[count] = limiter;
@@ -172,7 +216,7 @@ public final class RateLimiter {
           wait = Math.max(wait, drawnFrom[i].remaining(tickets[i]));
         }
         if (wait <= 0) {
-          return;
+          break;
         }
         LockSupport.parkNanos(this, wait);
         if (Thread.interrupted()) {
@@ -182,6 +226,64 @@ public final class RateLimiter {
     } finally {
       for (int i = 0; i < count; i++) {
         drawnFrom[i].waiters.remove(self);
+      }
+    }
+    if (fairRoot != null && fairRoot.rate > 0) {
+      fairRoot.awaitFairTurn(this, bytes);
+    }
+  }
+
+  /**
+   * Queues a weighted child's draw at this root and blocks until it is the lowest tag and the
+   * bucket is out of debt, then grants it. Waiters behind the head park until it hands over.
+   */
+  private void awaitFairTurn(RateLimiter flow, long bytes) throws InterruptedException {
+    Thread self = Thread.currentThread();
+    FairDraw draw;
+    synchronized (this) {
+      double start = Math.max(virtualTime, flow.fairFinish);
+      flow.fairFinish = start + (double) bytes / flow.weight;
+      draw = new FairDraw(flow.fairFinish, fairSequence++, self);
+      fairQueue.add(draw);
+    }
+    waiters.add(self);
+    try {
+      while (true) {
+        long wait;
+        synchronized (this) {
+          long currentRate = rate;
+          if (currentRate <= 0) {
+            return;
+          }
+          wait = -1;
+          if (fairQueue.peek() == draw) {
+            long now = nanoClock.getAsLong();
+            if (clearAt <= now) {
+              grant(bytes, currentRate, now);
+              virtualTime = draw.tag();
+              return;
+            }
+            wait = clearAt - now;
+          }
+        }
+        if (wait < 0) {
+          LockSupport.park(this);
+        } else {
+          LockSupport.parkNanos(this, wait);
+        }
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
+      }
+    } finally {
+      waiters.remove(self);
+      FairDraw next;
+      synchronized (this) {
+        fairQueue.remove(draw);
+        next = fairQueue.peek();
+      }
+      if (next != null) {
+        LockSupport.unpark(next.thread());
       }
     }
   }

@@ -173,6 +173,59 @@ class RateLimiterTest {
   }
 
   @Test
+  void blockedWeightedDrawsAreGrantedInWeightedFairOrder() throws Exception {
+    RateLimiter root = limiter(1000);
+    RateLimiter light = root.child(0, 1);
+    RateLimiter heavy = root.child(0, 4);
+    root.reserve(200 + 1000); // the saved burst and one second of debt
+    List<String> grants = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // One draw of 400 bytes from the light flow (tag 400), then four from the heavy one (tags 100..400).
+    List<Thread> threads = new java.util.ArrayList<>();
+    threads.add(startDraw(light, 400, "light", grants));
+    for (int i = 1; i <= 4; i++) {
+      threads.add(startDraw(heavy, 400, "heavy" + i, grants));
+    }
+    clock.addAndGet(1000 * MS);
+    for (int granted = 1; granted <= 5; granted++) {
+      root.setRate(1000); // wakes the waiters to look at the fake clock
+      awaitGrants(grants, granted);
+      clock.addAndGet(400 * MS);
+    }
+    for (Thread thread : threads) {
+      thread.join(Duration.ofSeconds(10));
+    }
+    // Ties go to the earlier draw: light's tag 400 was drawn before heavy4's.
+    assertThat(grants).containsExactly("heavy1", "heavy2", "heavy3", "light", "heavy4");
+  }
+
+  @Test
+  void weightedChildrenThatKeepDrawingShareTheRootByWeight() throws Exception {
+    RateLimiter root = new RateLimiter(8_000_000, Duration.ofMillis(20), System::nanoTime);
+    RateLimiter light = root.child(0, 1);
+    RateLimiter heavy = root.child(0, 4);
+    AtomicLong lightBytes = new AtomicLong();
+    AtomicLong heavyBytes = new AtomicLong();
+    long until = System.nanoTime() + 1200 * MS;
+    List<Thread> threads = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      threads.add(Thread.ofVirtual().start(() -> drawUntil(light, until, lightBytes)));
+      threads.add(Thread.ofVirtual().start(() -> drawUntil(heavy, until, heavyBytes)));
+    }
+    for (Thread thread : threads) {
+      thread.join(Duration.ofSeconds(10));
+    }
+    assertThat(lightBytes.get()).isPositive();
+    assertThat((double) heavyBytes.get() / lightBytes.get()).isBetween(3.0, 5.0);
+  }
+
+  @Test
+  void weightsAreOnlyForChildrenOfTheRoot() {
+    RateLimiter task = limiter(1000).child(0, 2);
+    assertThatThrownBy(() -> task.child(0, 1)).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> limiter(1000).child(0, 0)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void acquireWithinTheBurstDoesNotBlock() throws InterruptedException {
     RateLimiter limiter = limiter(1000);
     limiter.acquire(200);
@@ -229,6 +282,34 @@ class RateLimiterTest {
       limiter.acquire(bytes);
     } catch (InterruptedException e) {
       throw new AssertionError(e);
+    }
+  }
+
+  private static Thread startDraw(RateLimiter limiter, long bytes, String name, List<String> grants)
+      throws InterruptedException {
+    Thread thread = Thread.ofVirtual().start(() -> {
+      acquireQuietly(limiter, bytes);
+      grants.add(name);
+    });
+    for (int i = 0; i < 1000 && thread.getState() != Thread.State.WAITING
+        && thread.getState() != Thread.State.TIMED_WAITING; i++) {
+      Thread.sleep(5);
+    }
+    assertThat(thread.getState()).isIn(Thread.State.WAITING, Thread.State.TIMED_WAITING);
+    return thread;
+  }
+
+  private static void awaitGrants(List<String> grants, int count) throws InterruptedException {
+    for (int i = 0; i < 2000 && grants.size() < count; i++) {
+      Thread.sleep(5);
+    }
+    assertThat(grants).hasSize(count);
+  }
+
+  private static void drawUntil(RateLimiter limiter, long until, AtomicLong bytes) {
+    while (System.nanoTime() < until) {
+      acquireQuietly(limiter, 32 * 1024);
+      bytes.addAndGet(32 * 1024);
     }
   }
 

@@ -504,7 +504,11 @@ public final class PeerTask {
     }
   }
 
-  /** Pieces in flight at once for this task, by its priority. */
+  /**
+   * Pieces in flight at once for this task, by its priority: with no host download limit the
+   * network is what tasks share, and more streams get more of it. (Under a limit the host's
+   * bucket also shares by weight: {@link TaskManager#shareWeight}.)
+   */
   private int concurrency() {
     int base = manager.config().pieceConcurrency;
     return switch (download.getPriority()) {

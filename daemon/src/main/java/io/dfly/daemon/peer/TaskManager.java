@@ -2,6 +2,7 @@ package io.dfly.daemon.peer;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.Priority;
 import io.dfly.common.limit.RateLimiter;
 import io.dfly.common.net.ByteRange;
 import io.dfly.common.piece.PieceMath;
@@ -94,6 +95,18 @@ public final class TaskManager {
     return join(taskId, download, rateLimit, range, inOrder);
   }
 
+  /**
+   * A task's weight in the host's download rate when tasks compete for it: a high-priority task
+   * gets four times, a normal one twice what a low one gets (see {@link RateLimiter#child(long, int)}).
+   */
+  static int shareWeight(Priority priority) {
+    return switch (priority) {
+      case PRIORITY_LOW -> 1;
+      case PRIORITY_HIGH -> 4;
+      default -> 2;
+    };
+  }
+
   private CompletableFuture<TaskStore> join(String taskId, Download download, long rateLimit, ByteRange range,
       boolean inOrder) {
     while (true) {
@@ -102,7 +115,8 @@ public final class TaskManager {
         TaskStore store = pieceStore.open(id);
         store.recordDownload(download);
         store.touch();
-        PeerTask created = new PeerTask(this, download, id, peerId, store, downloadRate.child(rateLimit));
+        PeerTask created = new PeerTask(this, download, id, peerId, store,
+            downloadRate.child(rateLimit, shareWeight(download.getPriority())));
         created.result().whenComplete((done, error) -> active.remove(id, created));
         return created;
       });
