@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 
 /**
@@ -27,6 +28,7 @@ public final class TaskStore {
   private final String taskId;
   private final Path dir;
   private final FileChannel channel;
+  private final ReentrantLock writeTurn = new ReentrantLock();
   private final TrafficCounters traffic = new TrafficCounters();
   private final TreeMap<Integer, Piece> finished = new TreeMap<>();
   private long contentLength = -1;
@@ -239,19 +241,25 @@ public final class TaskStore {
     try {
       CRC32C crc = new CRC32C();
       long written = 0;
-      while (written < length) {
+      boolean ended = false;
+      while (written < length && !ended) {
+        // Fill the buffer before writing: fewer, larger writes take the file's lock less often.
         buffer.clear().limit((int) Math.min(buffer.capacity(), length - written));
-        int n = in.read(buffer);
-        if (n < 0) {
+        while (buffer.hasRemaining()) {
+          int n = in.read(buffer);
+          if (n < 0) {
+            ended = true;
+            break;
+          }
+          if (n > 0 && limiter != null) {
+            acquire(limiter, n);
+          }
+        }
+        if (buffer.position() == 0) {
           break;
         }
-        if (n == 0) {
-          continue;
-        }
-        if (limiter != null) {
-          acquire(limiter, n);
-        }
         buffer.flip();
+        int n = buffer.remaining();
         crc.update(buffer.duplicate());
         writeFully(buffer, offset + written);
         written += n;
@@ -279,13 +287,21 @@ public final class TaskStore {
     }
   }
 
+  /**
+   * Writes of one task file take turns here: the kernel serialises them on the file's lock anyway,
+   * and its waiters spin on the CPU, while a thread waiting here parks and leaves the core to the
+   * transfers that are receiving or checking bytes.
+   */
   private void writeFully(ByteBuffer bytes, long position) throws StoreWriteException {
+    writeTurn.lock();
     try {
       while (bytes.hasRemaining()) {
         position += channel.write(bytes, position);
       }
     } catch (IOException e) {
       throw new StoreWriteException("cannot write task " + taskId + " to " + dir + ": " + e.getMessage(), e);
+    } finally {
+      writeTurn.unlock();
     }
   }
 
