@@ -13,6 +13,7 @@ import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.PiecesFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.common.cli.Commands;
@@ -62,13 +63,18 @@ import picocli.CommandLine.Option;
  * Seed hosts are simulated too: the scheduler triggers them over gRPC (this process serves the
  * dfdaemon's TriggerDownload), and the triggered seed peer registers, is sent back to source
  * and reports every piece. A decision's latency is the time from a peer's registration to the
- * scheduler's first answer to it (parents, back-to-source or a failure).
+ * scheduler's first answer to it (parents, back-to-source or a failure). Decisions are counted
+ * as peers see them: first answers, and later answers that send a changed set of parents,
+ * each printed on its own. Beside them, a transport baseline over the same connections and
+ * concurrency: peer streams whose registration the scheduler refuses at once (an unknown host),
+ * so a round trip of the same shape with no scheduling in it.
  */
 @Command(name = "bench-scheduler", mixinStandardHelpOptions = true,
     description = "Load benchmark of a running scheduler over gRPC: simulated hosts and peers; prints "
         + "announces/s, registrations/s, decisions/s and decision latency percentiles.")
 public final class SchedulerBench implements Callable<Integer> {
   private static final long PIECE_LENGTH = 4 << 20;
+  private static final Download BASELINE_DOWNLOAD = Download.newBuilder().setUrl("http://bench.invalid/baseline").build();
 
   @Option(names = "--scheduler", required = true, paramLabel = "HOST:PORT", description = "the scheduler under load")
   String scheduler;
@@ -87,6 +93,14 @@ public final class SchedulerBench implements Callable<Integer> {
 
   @Option(names = "--pieces", description = "pieces per task, each reported by every peer (default ${DEFAULT-VALUE})")
   int pieces = 16;
+
+  @Option(names = "--pieces-per-report", description = "finished pieces per report message, as the dfdaemon"
+      + " gathers them (1: a message per piece) (default ${DEFAULT-VALUE})")
+  int piecesPerReport = 4;
+
+  @Option(names = "--baseline-streams", description = "refused registrations of the transport baseline; 0: none"
+      + " (default ${DEFAULT-VALUE})")
+  int baselineStreams = 10_000;
 
   @Option(names = "--concurrency", description = "peers registered and not yet finished, at most (default ${DEFAULT-VALUE})")
   int concurrency = 64;
@@ -113,6 +127,8 @@ public final class SchedulerBench implements Callable<Integer> {
 
   private final PrintStream out = System.out;
   private final AtomicInteger answers = new AtomicInteger();
+  private final AtomicInteger laterAnswers = new AtomicInteger();
+  private final AtomicLong reportMessages = new AtomicLong();
   private final AtomicInteger parentsAnswers = new AtomicInteger();
   private final AtomicInteger backToSourceAnswers = new AtomicInteger();
   private final AtomicInteger otherAnswers = new AtomicInteger();
@@ -130,25 +146,29 @@ public final class SchedulerBench implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (hosts < 1 || seedHosts < 0 || seedHosts >= hosts || tasks < 1 || pieces < 1 || concurrency < 1
-        || channels < 1 || peersPerTask < 1 || peersPerTask > hosts - seedHosts) {
+        || channels < 1 || piecesPerReport < 1 || peersPerTask < 1 || peersPerTask > hosts - seedHosts) {
       throw new IllegalArgumentException("need 1 <= peers-per-task <= hosts - seed-hosts, and positive counts");
     }
     HostPort address = HostPort.parse(scheduler);
+    // Direct executors here: the generator shares the cores with the scheduler, so it spends as
+    // little as it can on thread hand-offs.
     Server triggers = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .directExecutor()
         .addService(new SeedTriggers())
         .build()
         .start();
     schedulerChannels = new ArrayList<>();
     for (int i = 0; i < channels; i++) {
-      schedulerChannels.add(ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build());
+      schedulerChannels.add(ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext()
+          .directExecutor().build());
     }
     try {
       hostList = simulatedHosts(triggers.getPort());
       seeds = hostList.subList(0, seedHosts);
-      out.printf(Locale.ROOT, "scheduler load: %d hosts (%d seed), %d tasks x %d peers = %d peers, %d pieces each,"
-              + " concurrency %d, %s, %d connections, scheduler %s%n", hosts, seedHosts, tasks, peersPerTask,
-          tasks * peersPerTask, pieces, concurrency, rate > 0 ? String.format(Locale.ROOT, "rate %.0f/s", rate)
-              : "no rate limit", channels, scheduler);
+      out.printf(Locale.ROOT, "scheduler load: %d hosts (%d seed), %d tasks x %d peers = %d peers, %d pieces each"
+              + " (%d per report message), concurrency %d, %s, %d connections, scheduler %s%n", hosts, seedHosts, tasks,
+          peersPerTask, tasks * peersPerTask, pieces, piecesPerReport, concurrency,
+          rate > 0 ? String.format(Locale.ROOT, "rate %.0f/s", rate) : "no rate limit", channels, scheduler);
       Duration cpuBefore = schedulerCpu();
       announceHosts();
       if (warmupPeersPerTask > 0) {
@@ -156,6 +176,9 @@ public final class SchedulerBench implements Callable<Integer> {
         runPeers(warmupPeersPerTask, null, false);
         out.printf("warm-up: %d peers on %d other tasks, not counted%n", warmupPeersPerTask * tasks, tasks);
         resetCounters();
+      }
+      if (baselineStreams > 0) {
+        transportBaseline();
       }
       newTasks("measured");
       SchedulerDecisions decisionsBefore = schedulerDecisions();
@@ -242,6 +265,67 @@ public final class SchedulerBench implements Callable<Integer> {
     }
   }
 
+  /**
+   * The transport's bound: peer streams opened, each sending one registration from a host the
+   * scheduler does not know, which it refuses at once, over the same connections and with the
+   * same concurrency (and rate) as the peers. Twice: the first round warms the code up.
+   */
+  private void transportBaseline() throws InterruptedException {
+    for (int round = 0; round < 2; round++) {
+      long[] latencies = new long[baselineStreams];
+      CountDownLatch done = new CountDownLatch(baselineStreams);
+      Semaphore inflight = new Semaphore(concurrency);
+      Duration cpuBefore = schedulerCpu();
+      Duration ownCpuBefore = ownCpu();
+      long start = System.nanoTime();
+      for (int i = 0; i < baselineStreams; i++) {
+        if (rate > 0) {
+          long wait = start + (long) (i * 1e9 / rate) - System.nanoTime();
+          if (wait > 0) {
+            TimeUnit.NANOSECONDS.sleep(wait);
+          }
+        }
+        inflight.acquire();
+        int index = i;
+        long sent = System.nanoTime();
+        StreamObserver<AnnouncePeerRequest> requests = SchedulerGrpc.newStub(channel(i)).announcePeer(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(AnnouncePeerResponse value) {}
+
+              @Override
+              public void onError(Throwable t) {
+                latencies[index] = System.nanoTime() - sent;
+                inflight.release();
+                done.countDown();
+              }
+
+              @Override
+              public void onCompleted() {
+                onError(null);
+              }
+            });
+        requests.onNext(AnnouncePeerRequest.newBuilder().setHostId("bench-unknown-host").setTaskId("baseline")
+            .setPeerId("baseline-" + i).setRegister(RegisterPeer.newBuilder().setDownload(BASELINE_DOWNLOAD)).build());
+      }
+      if (!done.await(timeoutSeconds, TimeUnit.SECONDS)) {
+        out.printf("transport baseline: %d streams unanswered%n", done.getCount());
+        return;
+      }
+      if (round == 0) {
+        continue;
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      double ownCpu = (ownCpu().toNanos() - ownCpuBefore.toNanos()) / 1e9;
+      Duration cpuAfter = schedulerCpu();
+      out.printf(Locale.ROOT, "transport baseline (a registration refused at once, same connections and"
+              + " concurrency): %.0f/s; latency %s; scheduler %s, generator %.2f cores%n", baselineStreams / seconds,
+          percentiles(latencies), cpuBefore == null || cpuAfter == null ? "CPU unknown"
+              : String.format(Locale.ROOT, "%.2f cores", (cpuAfter.toNanos() - cpuBefore.toNanos()) / 1e9 / seconds),
+          ownCpu / seconds);
+    }
+  }
+
   // ---- phase 2: peers ----------------------------------------------------------------------
 
   private void newTasks(String round) {
@@ -254,11 +338,12 @@ public final class SchedulerBench implements Callable<Integer> {
   }
 
   private void resetCounters() {
-    for (AtomicInteger counter : List.of(answers, parentsAnswers, backToSourceAnswers, otherAnswers, streamErrors,
+    for (AtomicInteger counter : List.of(answers, laterAnswers, parentsAnswers, backToSourceAnswers, otherAnswers, streamErrors,
         seedsTriggered)) {
       counter.set(0);
     }
     pieceReports.set(0);
+    reportMessages.set(0);
     firstError.set(null);
   }
 
@@ -269,6 +354,7 @@ public final class SchedulerBench implements Callable<Integer> {
     Semaphore inflight = new Semaphore(concurrency);
     int normalHosts = hosts - seedHosts;
     Duration ownCpuBefore = ownCpu();
+    double[] machineBefore = machineCpu();
     long start = System.nanoTime();
     int k = 0;
     // Round-robin over tasks, so that every task's swarm grows at once, as in a fleet rollout.
@@ -307,6 +393,20 @@ public final class SchedulerBench implements Callable<Integer> {
       }
     }
     registered = Arrays.copyOf(registered, answered);
+    // Peers started in the first round of the round-robin are the first of their tasks: the
+    // scheduler answers them only once the seed peer it triggered has registered.
+    long[] firstOfTask = new long[Math.min(tasks, total)];
+    long[] later = new long[total - firstOfTask.length];
+    int f = 0;
+    int l = 0;
+    for (int i = 0; i < total; i++) {
+      long latency = latencies.get(i);
+      if (latency > 0 && i < firstOfTask.length) {
+        firstOfTask[f++] = latency;
+      } else if (latency > 0) {
+        later[l++] = latency;
+      }
+    }
     out.printf(Locale.ROOT, "peer registrations: %d answered of %d in %.2f s = %.0f/s (first answers: %d parents,"
             + " %d back-to-source, %d other; %d stream errors)%n", answered, total, seconds, answered / seconds,
         parentsAnswers.get(), backToSourceAnswers.get(), otherAnswers.get(), streamErrors.get());
@@ -314,11 +414,16 @@ public final class SchedulerBench implements Callable<Integer> {
       out.printf("first stream error: %s%n", firstError.get());
     }
     out.printf(Locale.ROOT, "seed peers: %d triggered by the scheduler%n", seedsTriggered.get());
-    out.printf(Locale.ROOT, "piece reports: %d = %.0f/s; peers finished: %d%n", pieceReports.get(),
-        pieceReports.get() / seconds, total - done.getCount());
-    out.printf(Locale.ROOT, "decisions (answers received, re-schedulings included): %d = %.0f/s%n", answers.get(),
-        answers.get() / seconds);
+    out.printf(Locale.ROOT, "piece reports: %d = %.0f/s in %d messages; peers finished: %d%n", pieceReports.get(),
+        pieceReports.get() / seconds, reportMessages.get(), total - done.getCount());
+    int first = answers.get() - laterAnswers.get();
+    out.printf(Locale.ROOT, "decisions peers received: %d = %.0f/s: first answers %d = %.0f/s, later answers"
+            + " (a changed parent set) %d = %.0f/s%n", answers.get(), answers.get() / seconds, first, first / seconds,
+        laterAnswers.get(), laterAnswers.get() / seconds);
     out.printf(Locale.ROOT, "decision latency, registration -> first answer: %s%n", percentiles(registered));
+    out.printf(Locale.ROOT, "  first peer of each task (waits for the seed trigger, %d peers): %s%n", f,
+        percentiles(Arrays.copyOf(firstOfTask, f)));
+    out.printf(Locale.ROOT, "  every other peer (%d): %s%n", l, percentiles(Arrays.copyOf(later, l)));
     Duration cpuAfter = schedulerCpu();
     if (cpuBefore != null && cpuAfter != null) {
       double cpu = (cpuAfter.toNanos() - cpuBefore.toNanos()) / 1e9;
@@ -327,6 +432,29 @@ public final class SchedulerBench implements Callable<Integer> {
     }
     double ownCpu = (ownCpu().toNanos() - ownCpuBefore.toNanos()) / 1e9;
     out.printf(Locale.ROOT, "load generator CPU in this phase: %.2f s = %.2f cores%n", ownCpu, ownCpu / seconds);
+    double[] machineAfter = machineCpu();
+    if (machineBefore != null && machineAfter != null) {
+      double busy = machineAfter[0] - machineBefore[0];
+      double all = machineAfter[1] - machineBefore[1];
+      out.printf(Locale.ROOT, "whole machine in this phase: %.2f of %d cores busy%n", busy / all
+          * Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().availableProcessors());
+    }
+  }
+
+  /** Busy and total jiffies of all CPUs from /proc/stat, or null where there is none. */
+  private static double[] machineCpu() {
+    try {
+      String[] fields = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).getFirst().trim()
+          .split("\\s+");
+      double total = 0;
+      for (int i = 1; i < fields.length && i <= 8; i++) {
+        total += Double.parseDouble(fields[i]);
+      }
+      double idle = Double.parseDouble(fields[4]) + Double.parseDouble(fields[5]);
+      return new double[] {total - idle, total};
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
   }
 
   private static Duration ownCpu() {
@@ -383,6 +511,7 @@ public final class SchedulerBench implements Callable<Integer> {
       answers.incrementAndGet();
       synchronized (this) {
         if (answered) {
+          laterAnswers.incrementAndGet();
           return;
         }
         answered = true;
@@ -415,13 +544,20 @@ public final class SchedulerBench implements Callable<Integer> {
         }
       }
       ThreadLocalRandom random = ThreadLocalRandom.current();
-      for (int n = 0; n < pieces; n++) {
-        requests.onNext(request().setPieceFinished(PieceFinished.newBuilder()
-            .setPiece(Piece.newBuilder().setNumber(n).setOffset(n * PIECE_LENGTH).setLength(PIECE_LENGTH)
-                .setDigest("%08x".formatted(n)))
-            .setParentId(parent)
-            .setCostNanos(random.nextLong(4_000_000, 6_000_000))).build());
-        pieceReports.incrementAndGet();
+      for (int n = 0; n < pieces; n += piecesPerReport) {
+        PiecesFinished.Builder batch = PiecesFinished.newBuilder();
+        for (int m = n; m < Math.min(pieces, n + piecesPerReport); m++) {
+          batch.addPieces(PieceFinished.newBuilder()
+              .setPiece(Piece.newBuilder().setNumber(m).setOffset(m * PIECE_LENGTH).setLength(PIECE_LENGTH)
+                  .setDigest("%08x".formatted(m)))
+              .setParentId(parent)
+              .setCostNanos(random.nextLong(4_000_000, 6_000_000)));
+        }
+        // One report alone goes as the dfdaemon sent them before it gathered them.
+        requests.onNext(batch.getPiecesCount() == 1 ? request().setPieceFinished(batch.getPieces(0)).build()
+            : request().setPiecesFinished(batch).build());
+        pieceReports.addAndGet(batch.getPiecesCount());
+        reportMessages.incrementAndGet();
       }
       requests.onNext(request().setPeerFinished(PeerFinished.newBuilder()
           .setContentLength(pieces * PIECE_LENGTH).setPieceCount(pieces)).build());

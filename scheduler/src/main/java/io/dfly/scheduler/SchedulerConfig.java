@@ -53,6 +53,13 @@ public class SchedulerConfig {
     public double location = 0.1;
     /** How fast the parent's pieces arrive, against what its children pay other parents. */
     public double pieceCost = 0.15;
+    /**
+     * Share of the parent host's CPU that is free (1 - announced cpu-usage): a host busy with
+     * other work serves pieces late (reading, checksums, TLS), and children slow it further.
+     */
+    public double cpu = 0.05;
+    /** Share of the parent host's memory that is free: a host short of memory serves from disk, not page cache. */
+    public double memory = 0.05;
     /** A current parent keeps its place unless a newcomer scores this share higher, so parents do not flap. */
     public double stickiness = 0.2;
   }
@@ -94,7 +101,7 @@ public class SchedulerConfig {
     require(seedGraceSeconds >= 0, "seed-grace-seconds must not be negative");
     require(metricsPort >= 0 && metricsPort <= 65535, "metrics-port must be 0 to 65535");
     double[] weights = {evaluator.finishedPieces, evaluator.uploadSuccess, evaluator.freeUpload,
-        evaluator.seedPeer, evaluator.idc, evaluator.location, evaluator.pieceCost};
+        evaluator.seedPeer, evaluator.idc, evaluator.location, evaluator.pieceCost, evaluator.cpu, evaluator.memory};
     double sum = 0;
     for (double weight : weights) {
       require(weight >= 0, "evaluator weights must not be negative");

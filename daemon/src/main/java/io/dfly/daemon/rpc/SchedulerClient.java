@@ -46,12 +46,18 @@ import org.slf4j.LoggerFactory;
  * knows the seed peers before peers move to it. Whenever tasks change owner (a scheduler went
  * down, came back, or came back empty), the listener hears which task ids moved, so the host
  * can move its running downloads and announce its finished tasks to the new owner.
+ *
+ * <p>Finished-piece reports on a peer stream are gathered for a few milliseconds into one
+ * message: a fast download finishes hundreds of pieces a second, and each message cost the
+ * scheduler (and this host) far more than the few bytes of one report.
  */
 public final class SchedulerClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SchedulerClient.class);
   private static final long FIRST_RETRY_MILLIS = 500;
   private static final long MAX_RETRY_MILLIS = 30_000;
   private static final long PROBE_TIMEOUT_MILLIS = 2_000;
+  /** How long a finished-piece report waits for others to share its message. */
+  static final Duration REPORT_WINDOW = Duration.ofMillis(20);
 
   private final Host host;
   private final long settleNanos;
@@ -60,6 +66,10 @@ public final class SchedulerClient implements AutoCloseable {
   private final List<Endpoint> endpoints = new ArrayList<>();
   private final ScheduledExecutorService prober = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().daemon().name("scheduler-probe").factory());
+  /** Sends gathered piece reports; apart from the prober, whose announces may block for seconds. */
+  private final ScheduledExecutorService reports = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().daemon().name("scheduler-reports").factory());
+  private final long reportWindowNanos;
   private volatile Consumer<Predicate<String>> tasksMoved = moved -> { };
   private volatile boolean closed;
 
@@ -90,6 +100,12 @@ public final class SchedulerClient implements AutoCloseable {
    * @param token the cluster token every call carries
    */
   public SchedulerClient(List<HostPort> schedulers, Host host, Duration settle, ClusterToken token) {
+    this(schedulers, host, settle, token, REPORT_WINDOW);
+  }
+
+  /** @param reportWindow how long a finished-piece report waits for others to share its message */
+  SchedulerClient(List<HostPort> schedulers, Host host, Duration settle, ClusterToken token, Duration reportWindow) {
+    this.reportWindowNanos = reportWindow.toNanos();
     if (schedulers.isEmpty()) {
       throw new IllegalArgumentException("no scheduler address given (--scheduler HOST:PORT)");
     }
@@ -219,7 +235,71 @@ public final class SchedulerClient implements AutoCloseable {
             responses.onCompleted();
           }
         });
-    return new PeerStream(requests, owner.address.toString());
+    return new PeerStream(new GatheredReports(requests), owner.address.toString());
+  }
+
+  /**
+   * A peer stream's requests with finished-piece reports gathered: the first report waits up to
+   * the report window for others, and they go as one message; any other request sends the
+   * gathered reports first, so the scheduler sees everything in the order it was sent.
+   */
+  private final class GatheredReports implements StreamObserver<AnnouncePeerRequest> {
+    private final StreamObserver<AnnouncePeerRequest> requests;
+    private AnnouncePeerRequest.Builder gathered; // guarded by this
+
+    GatheredReports(StreamObserver<AnnouncePeerRequest> requests) {
+      this.requests = requests;
+    }
+
+    @Override
+    public synchronized void onNext(AnnouncePeerRequest request) {
+      if (!request.hasPieceFinished()) {
+        send();
+        requests.onNext(request);
+        return;
+      }
+      if (gathered == null) {
+        gathered = AnnouncePeerRequest.newBuilder().setHostId(request.getHostId()).setTaskId(request.getTaskId())
+            .setPeerId(request.getPeerId());
+        try {
+          reports.schedule(this::sendLater, reportWindowNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException closing) {
+          send();
+        }
+      }
+      gathered.getPiecesFinishedBuilder().addPieces(request.getPieceFinished());
+    }
+
+    private synchronized void sendLater() {
+      try {
+        send();
+      } catch (RuntimeException e) { // the stream broke meanwhile; its observer hears of it
+        log.debug("piece reports to the scheduler failed: {}", e.getMessage());
+      }
+    }
+
+    private void send() {
+      if (gathered != null) {
+        AnnouncePeerRequest batch = gathered.build();
+        gathered = null;
+        requests.onNext(batch);
+      }
+    }
+
+    @Override
+    public synchronized void onError(Throwable t) {
+      gathered = null;
+      requests.onError(t);
+    }
+
+    @Override
+    public synchronized void onCompleted() {
+      try {
+        send();
+      } finally {
+        requests.onCompleted();
+      }
+    }
   }
 
   /** Thrown when no scheduler is up to take a task. */
@@ -388,6 +468,7 @@ public final class SchedulerClient implements AutoCloseable {
   public void close() {
     closed = true;
     prober.shutdownNow();
+    reports.shutdownNow();
     for (Endpoint endpoint : endpoints) {
       if (endpoint.up) {
         try {

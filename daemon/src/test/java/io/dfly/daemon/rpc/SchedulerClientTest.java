@@ -8,6 +8,10 @@ import io.dfly.api.scheduler.v1.AnnounceHostRequest;
 import io.dfly.api.scheduler.v1.AnnounceHostResponse;
 import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
+import io.dfly.api.scheduler.v1.PeerFinished;
+import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.RegisterPeer;
+import io.dfly.api.common.v1.Piece;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.common.net.HostPort;
 import io.grpc.Server;
@@ -39,6 +43,8 @@ class SchedulerClientTest {
   private static final List<String> TASKS = IntStream.range(0, 200).mapToObj(i -> "task-" + i).toList();
 
   private final List<Server> servers = new ArrayList<>();
+  /** Every peer-stream request the stand-in schedulers received. */
+  private final BlockingQueue<AnnouncePeerRequest> received = new LinkedBlockingQueue<>();
   private SchedulerClient client;
 
   @AfterEach
@@ -110,6 +116,53 @@ class SchedulerClientTest {
         .isInstanceOf(SchedulerClient.NoSchedulerException.class);
   }
 
+  @Test
+  void finishedPieceReportsTravelTogetherAndBeforeWhatFollowsThem() throws Exception {
+    // A window of an hour: only the request after the reports sends them.
+    client = new SchedulerClient(List.of(start(0)), HOST, Duration.ZERO, ClusterToken.of(null, null),
+        Duration.ofHours(1));
+    SchedulerClient.PeerStream stream = client.announcePeer("task-0", failuresTo(new LinkedBlockingQueue<>()));
+    stream.requests().onNext(request().setRegister(RegisterPeer.getDefaultInstance()).build());
+    for (int piece = 0; piece < 3; piece++) {
+      stream.requests().onNext(pieceFinished(piece));
+    }
+    stream.requests().onNext(request().setPeerFinished(PeerFinished.newBuilder().setPieceCount(3)).build());
+    stream.requests().onCompleted();
+
+    assertThat(received.poll(5, TimeUnit.SECONDS).hasRegister()).isTrue();
+    AnnouncePeerRequest batch = received.poll(5, TimeUnit.SECONDS);
+    assertThat(batch.getPeerId()).isEqualTo("peer-1");
+    assertThat(batch.getPiecesFinished().getPiecesList()).extracting(p -> p.getPiece().getNumber())
+        .containsExactly(0, 1, 2);
+    assertThat(batch.getPiecesFinished().getPieces(1).getParentId()).isEqualTo("parent-1");
+    assertThat(received.poll(5, TimeUnit.SECONDS).hasPeerFinished()).isTrue();
+  }
+
+  @Test
+  void gatheredReportsGoOutAfterTheWindowWithNothingAfterThem() throws Exception {
+    client = new SchedulerClient(List.of(start(0)), HOST, Duration.ZERO, ClusterToken.of(null, null));
+    SchedulerClient.PeerStream stream = client.announcePeer("task-0", failuresTo(new LinkedBlockingQueue<>()));
+    stream.requests().onNext(pieceFinished(0));
+    stream.requests().onNext(pieceFinished(1));
+    List<Integer> reported = new ArrayList<>();
+    while (reported.size() < 2) {
+      AnnouncePeerRequest batch = received.poll(5, TimeUnit.SECONDS);
+      assertThat(batch).as("reports sent without a request after them").isNotNull();
+      batch.getPiecesFinished().getPiecesList().forEach(p -> reported.add(p.getPiece().getNumber()));
+    }
+    assertThat(reported).containsExactly(0, 1);
+    stream.requests().onCompleted();
+  }
+
+  private static AnnouncePeerRequest.Builder request() {
+    return AnnouncePeerRequest.newBuilder().setHostId(HOST.getId()).setTaskId("task-0").setPeerId("peer-1");
+  }
+
+  private static AnnouncePeerRequest pieceFinished(int number) {
+    return request().setPieceFinished(PieceFinished.newBuilder().setParentId("parent-1")
+        .setPiece(Piece.newBuilder().setNumber(number))).build();
+  }
+
   private Map<String, String> owners() {
     return TASKS.stream().collect(Collectors.toMap(t -> t, t -> {
       SchedulerClient.PeerStream stream = client.announcePeer(t, failuresTo(new LinkedBlockingQueue<>()));
@@ -152,6 +205,7 @@ class SchedulerClientTest {
             return new StreamObserver<>() {
               @Override
               public void onNext(AnnouncePeerRequest request) {
+                received.add(request);
               }
 
               @Override

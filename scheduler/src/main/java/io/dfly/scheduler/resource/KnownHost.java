@@ -96,6 +96,18 @@ public final class KnownHost {
         && current.getUploadSlotsInUse() >= host.getUploadLimit();
   }
 
+  /** Share of the host's CPU in use at its last announcement, 0 to 1; 0 when it sent no load. */
+  public double cpuUsage() {
+    HostLoad current = load;
+    return current == null ? 0 : Math.clamp(current.getCpuUsage(), 0.0, 1.0);
+  }
+
+  /** Share of the host's memory in use at its last announcement, 0 to 1; 0 when it sent no load. */
+  public double memoryUsage() {
+    HostLoad current = load;
+    return current == null ? 0 : Math.clamp(current.getMemoryUsage(), 0.0, 1.0);
+  }
+
   /** A piece this host served arrived, or failed. */
   public void countUpload(boolean succeeded) {
     (succeeded ? uploadsDone : uploadsFailed).increment();

@@ -11,7 +11,9 @@ import java.util.Set;
 
 /**
  * One host's download of one task. Mutable state is guarded by the task's lock; responses go
- * out through {@link #send}, which serialises writes to the peer's stream.
+ * out through {@link #send}, which serialises writes to the peer's stream. A finished peer stays
+ * in its task for hours as a parent, so it lets go of its stream once that ends (a gRPC call's
+ * objects weigh more than the peer) and its maps start small.
  */
 public final class Peer {
   /** Piece costs kept per peer as a parent. */
@@ -21,16 +23,18 @@ public final class Peer {
 
   private final String id;
   private final KnownHost host;
-  private final StreamObserver<AnnouncePeerResponse> stream;
+  /** Null once the stream ended; guarded by this peer's monitor, as is writable. */
+  private StreamObserver<AnnouncePeerResponse> stream;
+  /** False once a write failed: the peer is gone, and the end of its stream will follow. */
+  private boolean writable = true;
   private final PieceSet pieces = new PieceSet();
   private final LinkedHashSet<Peer> parents = new LinkedHashSet<>();
-  private final Set<Peer> children = Collections.newSetFromMap(new IdentityHashMap<>());
+  private final Set<Peer> children = Collections.newSetFromMap(new IdentityHashMap<>(4));
   /** Cost per byte of the last pieces this peer received, per parent. */
-  private final Map<Peer, CostWindow> costsByParent = new IdentityHashMap<>();
-  /** Cost of pieces this peer served, relative to what the same child paid on average. */
-  private final CostWindow servedRelativeCosts = new CostWindow(COST_WINDOW);
+  private final Map<Peer, CostWindow> costsByParent = new IdentityHashMap<>(4);
+  /** Cost of pieces this peer served, relative to what the same child paid on average; made when first needed. */
+  private CostWindow servedRelativeCosts;
   private PeerState state = PeerState.PENDING;
-  private boolean streamOpen = true;
   private long lastReportNanos;
   private int failedRounds;
   private int servedFailures;
@@ -173,7 +177,15 @@ public final class Peer {
   }
 
   public CostWindow servedRelativeCosts() {
+    if (servedRelativeCosts == null) {
+      servedRelativeCosts = new CostWindow(COST_WINDOW);
+    }
     return servedRelativeCosts;
+  }
+
+  /** The mean of {@link #servedRelativeCosts()}; NaN while it holds none. */
+  public double servedRelativeCostMean() {
+    return servedRelativeCosts == null || servedRelativeCosts.size() == 0 ? Double.NaN : servedRelativeCosts.mean();
   }
 
   /** Served pieces in a row whose cost was an outlier against this peer's history. */
@@ -207,41 +219,45 @@ public final class Peer {
     return descendantMark == mark;
   }
 
-  public void send(AnnouncePeerResponse response) {
-    synchronized (stream) {
-      if (streamOpen) {
-        try {
-          stream.onNext(response);
-        } catch (RuntimeException e) {
-          streamOpen = false; // the peer is gone; its stream end will follow
-        }
+  public synchronized void send(AnnouncePeerResponse response) {
+    if (stream != null && writable) {
+      try {
+        stream.onNext(response);
+      } catch (RuntimeException e) {
+        writable = false;
       }
     }
   }
 
-  public boolean usesStream(StreamObserver<AnnouncePeerResponse> other) {
+  /** True when {@code other} is this peer's stream and it has not ended. */
+  public synchronized boolean usesStream(StreamObserver<AnnouncePeerResponse> other) {
     return stream == other;
   }
 
   /** Ends the scheduler's side of the stream; later sends are dropped. */
-  public void closeStream() {
-    synchronized (stream) {
-      if (streamOpen) {
-        streamOpen = false;
-        try {
+  public synchronized void closeStream() {
+    closeStream(null);
+  }
+
+  /** Ends the scheduler's side of the stream with an error, or normally when it is null. */
+  public synchronized void closeStream(RuntimeException error) {
+    if (stream != null && writable) {
+      try {
+        if (error == null) {
           stream.onCompleted();
-        } catch (RuntimeException ignored) {
-          // the peer is gone already
+        } else {
+          stream.onError(error);
         }
+      } catch (RuntimeException ignored) {
+        // the peer is gone already
       }
     }
+    stream = null;
   }
 
   /** The peer closed its side; nothing more can be sent. */
-  public void streamClosedByPeer() {
-    synchronized (stream) {
-      streamOpen = false;
-    }
+  public synchronized void streamClosedByPeer() {
+    stream = null;
   }
 
   @Override

@@ -186,7 +186,7 @@ public final class Task {
   }
 
   public boolean isBlocked(String peerId) {
-    return blockedParents.containsKey(peerId);
+    return !blockedParents.isEmpty() && blockedParents.containsKey(peerId);
   }
 
   /** Blocks a peer from serving in this task; false when it was blocked already. */

@@ -2,6 +2,7 @@ package io.dfly.scheduler.rpc;
 
 import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.Empty;
 import io.dfly.api.common.v1.Download;
@@ -9,6 +10,7 @@ import io.dfly.api.common.v1.Host;
 import io.dfly.api.dfdaemon.v1.DfdaemonPeerGrpc;
 import io.dfly.api.dfdaemon.v1.TriggerDownloadRequest;
 import io.dfly.scheduler.scheduling.SeedTrigger;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.dfly.common.auth.ClusterToken;
 import io.grpc.ManagedChannelBuilder;
@@ -41,9 +43,19 @@ public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
   public CompletableFuture<Void> trigger(Host seed, String taskId, Download download) {
     ManagedChannel channel = channel(seed);
     CompletableFuture<Void> done = new CompletableFuture<>();
-    Futures.addCallback(DfdaemonPeerGrpc.newFutureStub(channel)
-            .withDeadlineAfter(10, TimeUnit.SECONDS)
-            .triggerDownload(TriggerDownloadRequest.newBuilder().setTaskId(taskId).setDownload(download).build()),
+    // Outside the context of the peer's call that led here: that call ending (the peer finished,
+    // or left) must not cancel the trigger.
+    Context outside = Context.current().fork();
+    Context previous = outside.attach();
+    ListenableFuture<Empty> call;
+    try {
+      call = DfdaemonPeerGrpc.newFutureStub(channel)
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .triggerDownload(TriggerDownloadRequest.newBuilder().setTaskId(taskId).setDownload(download).build());
+    } finally {
+      outside.detach(previous);
+    }
+    Futures.addCallback(call,
         new FutureCallback<Empty>() {
           @Override
           public void onSuccess(Empty result) {

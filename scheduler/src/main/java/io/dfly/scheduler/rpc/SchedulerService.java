@@ -58,6 +58,7 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
             peer = scheduler.register(taskId, peerId, host, request.getRegister(), responses);
           }
           case PIECE_FINISHED -> scheduler.pieceFinished(peer, request.getPieceFinished());
+          case PIECES_FINISHED -> scheduler.piecesFinished(peer, request.getPiecesFinished().getPiecesList());
           case PIECE_FAILED -> scheduler.pieceFailed(taskId, peerId, request.getPieceFailed().getParentId(),
               request.getPieceFailed().getCorrupt());
           case BACK_TO_SOURCE_STARTED -> scheduler.backToSourceStarted(taskId, peerId);
@@ -69,7 +70,9 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
       }
 
       private void fail(Status status) {
-        synchronized (responses) {
+        if (peer != null) { // it may be sending to the stream right now
+          peer.closeStream(status.asRuntimeException());
+        } else {
           responses.onError(status.asRuntimeException());
         }
       }

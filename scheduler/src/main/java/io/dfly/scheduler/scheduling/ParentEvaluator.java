@@ -17,7 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>A candidate must be another peer, on another host, that can serve (fetching, finished, or
  * holding pieces while it waits),
  * is not blocked in the task, whose host is not out of upload slots or penalised past the
- * limit, and that has pieces the child lacks or is fetching them. A descendant of the child
+ * limit, and that has pieces the child lacks or is fetching them. A host's CPU and memory use
+ * only lower its score: a busy host still serves what nobody else can. A descendant of the child
  * (a peer that reaches it through parent links) qualifies only while it holds pieces the child
  * lacks: those did not come through the child, so no piece travels in a circle, yet two peers
  * that each fetched different pieces can serve each other. That two-way exchange is what lets
@@ -140,7 +141,9 @@ public final class ParentEvaluator {
         + weights.seedPeer * (!parent.isSeed() ? 0.5 : parent.state() == PeerState.SUCCEEDED ? 0 : 1)
         + weights.idc * idcAffinity(child.host().host().getIdc(), host.host().getIdc())
         + weights.location * locationAffinity(child.host().location(), host.location())
-        + weights.pieceCost * pieceCostScore(parent);
+        + weights.pieceCost * pieceCostScore(parent)
+        + weights.cpu * (1 - host.cpuUsage())
+        + weights.memory * (1 - host.memoryUsage());
     return score / (1 + host.penalty(nowNanos));
   }
 
@@ -173,10 +176,8 @@ public final class ParentEvaluator {
 
   /** 1 for a parent as fast as its children's other parents or faster, less as it is slower; 1 untried. */
   static double pieceCostScore(Peer parent) {
-    if (parent.servedRelativeCosts().size() == 0) {
-      return 1;
-    }
-    return Math.min(1, 1 / parent.servedRelativeCosts().mean());
+    double mean = parent.servedRelativeCostMean();
+    return Double.isNaN(mean) ? 1 : Math.min(1, 1 / mean);
   }
 
   /** The child's descendants, found through children links the first time they are asked about. */

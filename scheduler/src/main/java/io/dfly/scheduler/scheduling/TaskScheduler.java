@@ -155,9 +155,13 @@ public final class TaskScheduler {
         peer.setRejoined();
       }
       task.addPeer(peer);
-      log.info("task {}: peer {} registered from {}{}{}", shortId(taskId), peerId, host.host().getIp(),
-          peer.isSeed() ? " (seed peer)" : "",
-          peer.pieces().isEmpty() ? "" : " with " + peer.pieces().count() + " pieces");
+      if (peer.rejoined()) { // after a failover or restart: rare, and worth seeing
+        log.info("task {}: peer {} registered again from {} with {} pieces", shortId(taskId), peerId,
+            host.host().getIp(), peer.pieces().count());
+      } else if (log.isDebugEnabled()) {
+        log.debug("task {}: peer {} registered from {}{}", shortId(taskId), peerId, host.host().getIp(),
+            peer.isSeed() ? " (seed peer)" : "");
+      }
       if (registration.getBackToSource()) {
         peer.setState(PeerState.BACK_TO_SOURCE);
       } else if (peer.isSeed()) {
@@ -176,7 +180,7 @@ public final class TaskScheduler {
   }
 
   public void pieceFinished(String taskId, String peerId, PieceFinished report) {
-    withPeer(taskId, peerId, (task, peer) -> pieceFinished(task, peer, report));
+    withPeer(taskId, peerId, (task, peer) -> pieceFinished(task, peer, report, null));
   }
 
   /** The hot path of piece reports: the stream holds its peer, so no lookup by id. */
@@ -184,12 +188,27 @@ public final class TaskScheduler {
     Task task = peer.task();
     synchronized (task) {
       if (!peer.isRemoved()) {
-        pieceFinished(task, peer, report);
+        pieceFinished(task, peer, report, null);
       }
     }
   }
 
-  private void pieceFinished(Task task, Peer peer, PieceFinished report) {
+  /** Several reports of one peer under one hold of the task's lock. */
+  public void piecesFinished(Peer peer, List<PieceFinished> reports) {
+    Task task = peer.task();
+    synchronized (task) {
+      Peer lastParent = null;
+      for (int i = 0; i < reports.size() && !peer.isRemoved(); i++) {
+        lastParent = pieceFinished(task, peer, reports.get(i), lastParent);
+      }
+    }
+  }
+
+  /**
+   * Records one finished piece; returns the parent it came from, which the next report of a batch
+   * usually names again ({@code lastParent}), saving a lookup by id.
+   */
+  private Peer pieceFinished(Task task, Peer peer, PieceFinished report, Peer lastParent) {
     long now = clock.getAsLong();
     peer.reported(now);
     Piece piece = report.getPiece();
@@ -198,7 +217,10 @@ public final class TaskScheduler {
     }
     boolean first = peer.pieces().isEmpty();
     task.addPiece(peer, piece.getNumber());
-    Peer parent = report.getParentId().isEmpty() ? null : task.peer(report.getParentId());
+    String parentId = report.getParentId();
+    Peer parent = parentId.isEmpty() ? null
+        : lastParent != null && !lastParent.isRemoved() && lastParent.id().equals(parentId) ? lastParent
+        : task.peer(parentId);
     if (parent != null) {
       parent.reported(now);
       parent.host().countUpload(true);
@@ -210,6 +232,7 @@ public final class TaskScheduler {
     if (first) {
       rescheduleWaiting(task); // the peer can serve now
     }
+    return parent;
   }
 
   public void pieceFailed(String taskId, String peerId, String parentId, boolean corrupt) {
@@ -248,7 +271,7 @@ public final class TaskScheduler {
           && report.getContent().size() == report.getContentLength() && task.firstPiece() != null) {
         task.setTinyContent(report.getContent());
       }
-      log.info("task {}: peer {} succeeded ({} bytes)", shortId(taskId), peerId, report.getContentLength());
+      log.debug("task {}: peer {} succeeded ({} bytes)", shortId(taskId), peerId, report.getContentLength());
       rescheduleWaiting(task);
     });
   }
@@ -306,13 +329,13 @@ public final class TaskScheduler {
       // One decision per lock, so that registrations and reports of a large task get in between.
       for (Peer peer : peers) {
         synchronized (task) {
-          if (task.peer(peer.id()) != peer) {
+          if (peer.isRemoved()) {
             continue;
           }
           if (peer.state() == PeerState.PENDING || peer.state() == PeerState.RUNNING) {
             schedule(task, peer);
           }
-          if (peer.state() == PeerState.PENDING && task.peer(peer.id()) == peer) {
+          if (peer.state() == PeerState.PENDING && !peer.isRemoved()) {
             int rounds = peer.countFailedRound();
             if (rounds >= config.backToSourceAfterRounds) {
               tryBackToSource(task, peer, "no parent in " + rounds + " rounds", "rounds");
@@ -416,7 +439,7 @@ public final class TaskScheduler {
   private void answerDirectly(Task task, Peer peer, AnnouncePeerResponse.Builder answer) {
     peer.setParents(List.of());
     peer.setState(PeerState.SUCCEEDED);
-    log.info("task {}: peer {} answered directly ({} bytes)", shortId(task.id()), peer.id(), task.contentLength());
+    log.debug("task {}: peer {} answered directly ({} bytes)", shortId(task.id()), peer.id(), task.contentLength());
     peer.send(answer.build());
   }
 
@@ -513,7 +536,9 @@ public final class TaskScheduler {
     for (Peer parent : peer.parents()) {
       parents.addCandidateParents(CandidateParent.newBuilder().setPeerId(parent.id()).setHost(parent.host().host()));
     }
-    log.debug("task {}: peer {} parents {}", shortId(task.id()), peer.id(), peer.parents());
+    if (log.isDebugEnabled()) {
+      log.debug("task {}: peer {} parents {}", shortId(task.id()), peer.id(), peer.parents());
+    }
     peer.send(AnnouncePeerResponse.newBuilder().setNormalTask(parents).build());
   }
 
@@ -581,12 +606,30 @@ public final class TaskScheduler {
   }
 
   private void peerGone(Task task, Peer peer, PeerState state) {
+    boolean wasFetching = peer.state().isActive();
     peer.setState(state);
     if (peer.isSeed() && peer.host().id().equals(task.seedHostId())) {
-      seedFailed(task, peer.host().id());
+      if (state == PeerState.LEFT && wasFetching && hosts.get(peer.host().id()) == peer.host()) {
+        seedLeft(task, peer.host());
+      } else {
+        seedFailed(task, peer.host().id());
+      }
     }
     unlink(task, peer);
     rescheduleWaiting(task);
+  }
+
+  /**
+   * The seed peer's stream ended mid-download while its host still announces itself: most likely
+   * its download moved to another scheduler (one died or came back), where it goes on and where
+   * the task's other peers follow within moments. Replacing it would leave those peers with no
+   * source here but the origin, so the same seed host is asked again: a live one takes the
+   * trigger (and registers here again if it had dropped the task), a dead one fails it and is
+   * replaced then.
+   */
+  private void seedLeft(Task task, KnownHost seed) {
+    log.info("task {}: seed peer {} left mid-download; asked again", shortId(task.id()), seed.id());
+    triggerSeed(task, seed);
   }
 
   /** Removes a peer from its task; its children get new parents. */

@@ -12,6 +12,7 @@ import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
+import io.dfly.api.scheduler.v1.PiecesFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.scheduler.SchedulerConfig;
@@ -97,6 +98,27 @@ class SchedulerServiceTest {
 
   @Test
   void piecesReportedOnAPeersStreamReachTheScheduler() throws Exception {
+    Piece piece = Piece.newBuilder().setNumber(0).setLength(2).setDigest("0badf00d").build();
+    AnnouncePeerResponse answer = secondPeersAnswerToATinyTask(
+        AnnouncePeerRequest.newBuilder().setPieceFinished(PieceFinished.newBuilder().setPiece(piece)));
+    assertThat(answer.getTinyTask().getContent().toStringUtf8()).isEqualTo("hi");
+    assertThat(answer.getTinyTask().getPiece()).isEqualTo(piece);
+  }
+
+  @Test
+  void piecesReportedInOneMessageReachTheSchedulerToo() throws Exception {
+    Piece piece = Piece.newBuilder().setNumber(0).setLength(2).setDigest("0badf00d").build();
+    // The digest of piece 0 comes only in the batch; without it the task is not answered directly.
+    AnnouncePeerResponse answer = secondPeersAnswerToATinyTask(AnnouncePeerRequest.newBuilder()
+        .setPiecesFinished(PiecesFinished.newBuilder().addPieces(PieceFinished.newBuilder().setPiece(piece))));
+    assertThat(answer.getTinyTask().getPiece()).isEqualTo(piece);
+  }
+
+  /**
+   * A first peer of a two-byte task fetches it from the origin, reports its piece with {@code report}
+   * and finishes; returns the answer to a second peer of the task.
+   */
+  private AnnouncePeerResponse secondPeersAnswerToATinyTask(AnnouncePeerRequest.Builder report) throws Exception {
     var blocking = SchedulerGrpc.newBlockingStub(channel);
     for (String id : new String[] {"h1", "h2"}) {
       blocking.announceHost(AnnounceHostRequest.newBuilder()
@@ -109,9 +131,7 @@ class SchedulerServiceTest {
     p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
         .setRegister(register).build());
     assertThat(first.poll(5, TimeUnit.SECONDS).hasNeedBackToSource()).isTrue();
-    Piece piece = Piece.newBuilder().setNumber(0).setLength(2).setDigest("0badf00d").build();
-    p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
-        .setPieceFinished(PieceFinished.newBuilder().setPiece(piece)).build());
+    p1.onNext(report.setHostId("h1").setTaskId("t").setPeerId("p1").build());
     p1.onNext(AnnouncePeerRequest.newBuilder().setHostId("h1").setTaskId("t").setPeerId("p1")
         .setPeerFinished(PeerFinished.newBuilder().setContentLength(2).setPieceCount(1)
             .setContent(com.google.protobuf.ByteString.copyFromUtf8("hi"))).build());
@@ -122,9 +142,8 @@ class SchedulerServiceTest {
     p2.onNext(AnnouncePeerRequest.newBuilder().setHostId("h2").setTaskId("t").setPeerId("p2")
         .setRegister(register).build());
     AnnouncePeerResponse answer = second.poll(5, TimeUnit.SECONDS);
-    assertThat(answer.getTinyTask().getContent().toStringUtf8()).isEqualTo("hi");
-    assertThat(answer.getTinyTask().getPiece()).isEqualTo(piece);
     p2.onCompleted();
+    return answer;
   }
 
   private static StreamObserver<AnnouncePeerResponse> collect(LinkedBlockingQueue<AnnouncePeerResponse> answers) {

@@ -185,6 +185,42 @@ class ParentEvaluatorTest {
   }
 
   @Test
+  void hostsBusyWithOtherWorkRankLowerButStillServeWhatNobodyElseHas() {
+    // CI runners that also serve layers: one is compiling (CPU pegged), one is short of memory,
+    // one is half busy, one is idle, one never sent its load (an older dfdaemon: taken as idle).
+    Peer child = peer("child", PeerState.PENDING);
+    peer("compiling", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    announceLoad("compiling", 0.97, 0.40);
+    peer("swapping", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    announceLoad("swapping", 0.20, 0.96);
+    peer("half-busy", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    announceLoad("half-busy", 0.60, 0.70);
+    peer("idle", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    announceLoad("idle", 0.05, 0.20);
+    peer("no-load", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    evaluator = new ParentEvaluator(limit(5));
+    assertThat(select(child)).as("by free CPU plus free memory, all else equal")
+        .containsExactly("no-load", "idle", "swapping", "half-busy", "compiling");
+
+    // A machine pegged by other work (every host of a loaded test box reports the same full CPU)
+    // still serves the piece only it has: slow pieces beat sending the child to the origin.
+    Peer other = peer("other-child", PeerState.PENDING, 0, 1, 2, 3);
+    peer("pegged", PeerState.BACK_TO_SOURCE, 7);
+    announceLoad("pegged", 1.0, 1.0);
+    assertThat(select(other)).containsExactly("pegged");
+
+    config.evaluator.cpu = 0;
+    config.evaluator.memory = 0;
+    evaluator = new ParentEvaluator(config);
+    assertThat(select(child)).as("with load not weighed, all five tie").hasSize(5);
+  }
+
+  private void announceLoad(String peerId, double cpu, double memory) {
+    KnownHost host = task.peer(peerId).host();
+    hosts.announce(host.host(), HostLoad.newBuilder().setCpuUsage(cpu).setMemoryUsage(memory).build(), NOW);
+  }
+
+  @Test
   void newChildrenSpreadOverEqualParentsInsteadOfAllPickingTheSameOnes() {
     Peer busy = peer("busy", PeerState.RUNNING, 0, 1, 2, 3);
     peer("idle", PeerState.RUNNING, 0, 1, 2, 3);

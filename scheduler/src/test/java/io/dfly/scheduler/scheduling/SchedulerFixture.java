@@ -12,7 +12,9 @@ import io.dfly.scheduler.SchedulerConfig;
 import io.dfly.scheduler.metrics.SchedulerMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -26,6 +28,8 @@ final class SchedulerFixture {
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
   final List<String> triggered = new ArrayList<>();
   CompletableFuture<Void> triggerResult = CompletableFuture.completedFuture(null);
+  /** Seed hosts whose triggers fail, as a dead dfdaemon's would. */
+  final Set<String> deadSeeds = new HashSet<>();
   long now = TimeUnit.HOURS.toNanos(1);
   final TaskScheduler scheduler;
   private int hosts;
@@ -45,7 +49,8 @@ final class SchedulerFixture {
     this.config = config;
     scheduler = new TaskScheduler(config, (seed, taskId, download) -> {
       triggered.add(seed.getId() + "/" + taskId);
-      return triggerResult;
+      return deadSeeds.contains(seed.getId())
+          ? CompletableFuture.failedFuture(new RuntimeException("connection refused")) : triggerResult;
     }, new SchedulerMetrics(registry), () -> now);
   }
 

@@ -123,12 +123,40 @@ class TaskSchedulerTest {
     f.pieces("p1", "s1", 0, 1, 100);
     assertThat(p1.lastParents()).containsExactly("s1");
 
-    scheduler.streamEnded(TASK, "s1", seed); // the seed peer's process died
-    assertThat(f.triggered).containsExactly(first, nextSeed.getId() + "/t");
+    f.deadSeeds.add(firstSeed.getId());
+    scheduler.streamEnded(TASK, "s1", seed); // the seed peer's process died: asked again, it fails
+    assertThat(f.triggered).containsExactly(first, first, nextSeed.getId() + "/t");
     assertThat(p1.lastParents()).isEmpty();
     assertThat(p1.lastCase()).as("waits for the next seed peer, not the origin").isEqualTo(ResponseCase.NORMAL_TASK);
     f.register("s2", nextSeed);
     assertThat(p1.lastParents()).containsExactly("s2");
+  }
+
+  @Test
+  void aSeedPeerThatMovesToAnotherSchedulerIsAskedAgainAndItsChildrenWaitInsteadOfGoingToTheOrigin() {
+    // A scheduler came back: the seed peer's download moves its stream there first; the peers
+    // still here follow a moment later and must not be sent to the origin meanwhile.
+    Host seedHost = f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    RecordingStream seed = f.register("s1", seedHost);
+    f.pieces("s1", "", 0, 5, 100);
+    f.pieces("p1", "s1", 0, 2, 100);
+    f.pieces("p2", "s1", 0, 2, 100);
+    assertThat(p1.lastParents()).contains("s1");
+
+    scheduler.streamEnded(TASK, "s1", seed);
+    assertThat(f.triggered).as("the same seed host, asked again").containsExactly("seed/t", "seed/t");
+    for (RecordingStream peer : List.of(p1, p2)) {
+      assertThat(peer.sent).extracting(r -> r.getResponseCase()).doesNotContain(ResponseCase.NEED_BACK_TO_SOURCE);
+    }
+    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "no_parent")).isZero();
+
+    // Had it dropped the task, it registers here again and serves both (after a round at most).
+    f.register("s1-again", seedHost);
+    scheduler.tick();
+    assertThat(p1.lastParents()).contains("s1-again");
+    assertThat(p2.lastParents()).contains("s1-again");
   }
 
   @Test
