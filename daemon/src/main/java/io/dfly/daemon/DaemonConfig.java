@@ -51,6 +51,13 @@ public class DaemonConfig {
   public String uploadRate = "";
   /** Origins: TLS trust, S3 endpoint and credentials, HDFS user. */
   public SourceOptions source = new SourceOptions();
+  /**
+   * Task data written and uploaded past the page cache (O_DIRECT) where the filesystem allows it.
+   * For hosts where page-cache memory is dear: VMs whose freed memory goes back to the hypervisor
+   * (every new page then costs a fault on the host; see docs/benchmarks.md), or hosts whose
+   * applications should keep their page cache. Readers of a task's data then read from disk.
+   */
+  public boolean directIo;
   /** Piece store bounds and garbage collection. */
   public Gc gc = new Gc();
   /** HTTP proxy and registry mirror for container runtimes. */

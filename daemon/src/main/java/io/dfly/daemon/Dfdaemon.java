@@ -63,7 +63,7 @@ public final class Dfdaemon implements AutoCloseable {
     ClusterToken.requireFor(config.listen, token, "dfdaemon");
     peerChannels = new PeerChannels(token);
     Host host = describeHost(config);
-    pieceStore = new PieceStore(Path.of(config.dataDir));
+    pieceStore = new PieceStore(Path.of(config.dataDir), config.directIo);
     // A scheduler back from the dead gets its tasks once every host has announced to it again.
     scheduler = new SchedulerClient(config.scheduler.stream().map(HostPort::parse).toList(), host,
         Duration.ofSeconds(config.announceIntervalSeconds + 1), token);

@@ -1,10 +1,13 @@
 package io.dfly.daemon.storage;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import io.dfly.common.fs.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,11 +29,46 @@ public final class PieceStore implements AutoCloseable {
 
   private final Path tasksDir;
   private final ConcurrentHashMap<String, TaskStore> tasks = new ConcurrentHashMap<>();
+  /** Block size of direct I/O, or 0 when task data goes through the page cache. */
+  private final int directAlignment;
 
+  /** A store whose task data goes through the page cache. */
   public PieceStore(Path dataDir) throws IOException {
+    this(dataDir, false);
+  }
+
+  /**
+   * A store; with {@code directIo}, task data is written and uploaded past the page cache where
+   * the filesystem allows it (see {@code DaemonConfig.directIo}), else through it, with a warning.
+   */
+  public PieceStore(Path dataDir, boolean directIo) throws IOException {
     this.tasksDir = dataDir.resolve("tasks");
     Files.createDirectories(tasksDir);
+    this.directAlignment = directIo ? probeDirectIo(tasksDir) : 0;
     restore();
+  }
+
+  /** The block size for direct I/O in {@code dir}, or 0 when its filesystem has none (tmpfs, some network filesystems). */
+  private static int probeDirectIo(Path dir) throws IOException {
+    Path probe = Files.createTempFile(dir, ".direct-io", ".probe");
+    try (FileChannel channel = openDirect(probe)) {
+      long blockSize = Files.getFileStore(dir).getBlockSize();
+      if (blockSize <= 0 || blockSize > DirectBuffers.ALIGNMENT || DirectBuffers.ALIGNMENT % blockSize != 0) {
+        log.warn("piece store {}: block size {} does not suit direct I/O; using the page cache", dir, blockSize);
+        return 0;
+      }
+      log.info("piece store {}: direct I/O, {}-byte blocks", dir, blockSize);
+      return (int) blockSize;
+    } catch (IOException | UnsupportedOperationException e) {
+      log.warn("piece store {}: direct I/O is not available ({}); using the page cache", dir, e.toString());
+      return 0;
+    } finally {
+      Files.deleteIfExists(probe);
+    }
+  }
+
+  static FileChannel openDirect(Path data) throws IOException {
+    return FileChannel.open(data, StandardOpenOption.READ, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
   }
 
   private void restore() throws IOException {
@@ -44,7 +82,7 @@ public final class PieceStore implements AutoCloseable {
         Path metadata = dir.resolve(TaskMetadata.FILE_NAME);
         if (Files.isRegularFile(metadata)) {
           try {
-            TaskStore store = TaskStore.restore(taskId, dir, TaskMetadata.read(metadata));
+            TaskStore store = TaskStore.restore(taskId, dir, TaskMetadata.read(metadata), directAlignment);
             if (store.isComplete() || store.download() != null) {
               tasks.put(taskId, store);
               unfinished += store.isComplete() ? 0 : 1;
@@ -75,7 +113,7 @@ public final class PieceStore implements AutoCloseable {
   public TaskStore open(String taskId) {
     return tasks.computeIfAbsent(taskId, id -> {
       try {
-        return new TaskStore(id, tasksDir.resolve(id));
+        return new TaskStore(id, tasksDir.resolve(id), directAlignment);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot create the store of task " + id, e);
       }

@@ -25,9 +25,15 @@ import java.util.zip.CRC32C;
  * lets piece-sync streams wait for new pieces.
  */
 public final class TaskStore {
+  /** The most one {@link #readDirect} returns. */
+  public static final int MAX_DIRECT_READ = DirectBuffers.UPLOADS.size;
   private final String taskId;
   private final Path dir;
   private final FileChannel channel;
+  /** The same file opened for direct I/O (past the page cache), or null; see {@link PieceStore}. */
+  private final FileChannel direct;
+  /** Offsets, lengths and buffer addresses of direct I/O are multiples of this; 0 without it. */
+  private final int alignment;
   private final ReentrantLock writeTurn = new ReentrantLock();
   private final TrafficCounters traffic = new TrafficCounters();
   private final TreeMap<Integer, Piece> finished = new TreeMap<>();
@@ -44,17 +50,19 @@ public final class TaskStore {
   /** One metadata writer at a time (conductor, checkpoints, pinning), outside the state monitor. */
   private final Object metadataWrites = new Object();
 
-  TaskStore(String taskId, Path dir) throws IOException {
+  TaskStore(String taskId, Path dir, int directAlignment) throws IOException {
     this.taskId = taskId;
     this.dir = dir;
     Files.createDirectories(dir);
     this.channel = FileChannel.open(dataPath(),
         StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    this.direct = directAlignment > 0 ? PieceStore.openDirect(dataPath()) : null;
+    this.alignment = directAlignment;
   }
 
   /** Restores a task, finished or not, from its metadata. */
-  static TaskStore restore(String taskId, Path dir, TaskMetadata metadata) throws IOException {
-    TaskStore store = new TaskStore(taskId, dir);
+  static TaskStore restore(String taskId, Path dir, TaskMetadata metadata, int directAlignment) throws IOException {
+    TaskStore store = new TaskStore(taskId, dir, directAlignment);
     store.contentLength = metadata.contentLength();
     store.pieceLength = metadata.pieceLength();
     for (TaskMetadata.PieceRecord p : metadata.pieces()) {
@@ -237,7 +245,7 @@ public final class TaskStore {
   /** As {@link #readPiece(ReadableByteChannel, int, long, long, boolean)}, paced by {@code limiter}. */
   public Piece readPiece(ReadableByteChannel in, int number, long offset, long length, boolean exact,
       RateLimiter limiter) throws IOException {
-    ByteBuffer buffer = DirectBuffers.take();
+    ByteBuffer buffer = DirectBuffers.TRANSFERS.take();
     try {
       CRC32C crc = new CRC32C();
       long written = 0;
@@ -274,7 +282,7 @@ public final class TaskStore {
           .setDigest(String.format("%08x", crc.getValue()))
           .build();
     } finally {
-      DirectBuffers.give(buffer);
+      DirectBuffers.TRANSFERS.give(buffer);
     }
   }
 
@@ -293,10 +301,13 @@ public final class TaskStore {
    * transfers that are receiving or checking bytes.
    */
   private void writeFully(ByteBuffer bytes, long position) throws StoreWriteException {
+    // Whole aligned blocks go past the page cache when direct I/O is on; a piece's ragged end
+    // (the file's last block) takes the page cache, which the kernel keeps coherent with it.
+    FileChannel to = isAligned(bytes, position) ? direct : channel;
     writeTurn.lock();
     try {
       while (bytes.hasRemaining()) {
-        position += channel.write(bytes, position);
+        position += to.write(bytes, position);
       }
     } catch (IOException e) {
       throw new StoreWriteException("cannot write task " + taskId + " to " + dir + ": " + e.getMessage(), e);
@@ -358,6 +369,47 @@ public final class TaskStore {
     }
   }
 
+  private boolean isAligned(ByteBuffer bytes, long position) {
+    return direct != null && position % alignment == 0 && bytes.remaining() % alignment == 0
+        && bytes.isDirect() && bytes.alignmentOffset(bytes.position(), alignment) == 0;
+  }
+
+  /** The block size direct reads of this task must be aligned to, or 0 when the store uses the page cache. */
+  public int directAlignment() {
+    return direct == null ? 0 : alignment;
+  }
+
+  /**
+   * Reads {@code length} bytes at {@code position} (a multiple of {@link #directAlignment()}, at
+   * most {@link #MAX_DIRECT_READ}) past the page cache, into a pooled buffer to give back with
+   * {@link #release}. Uploads use it so that a store kept out of the page cache stays out of it.
+   */
+  public ByteBuffer readDirect(long position, int length) throws IOException {
+    if (direct == null || position % alignment != 0 || length > MAX_DIRECT_READ) {
+      throw new IllegalArgumentException("no direct read of " + length + " bytes at " + position + " in " + taskId);
+    }
+    ByteBuffer buffer = DirectBuffers.UPLOADS.take();
+    try {
+      // Whole blocks are read; only the end of the file may cut the last one short.
+      buffer.limit((int) Math.min(buffer.capacity(), ((long) length + alignment - 1) / alignment * alignment));
+      while (buffer.position() < length) {
+        int n = direct.read(buffer, position + buffer.position());
+        if (n <= 0 || n % alignment != 0 && buffer.position() < length) {
+          throw new IOException("task " + taskId + " data ends before " + (position + length));
+        }
+      }
+      return buffer.flip().limit(length);
+    } catch (IOException | RuntimeException e) {
+      DirectBuffers.UPLOADS.give(buffer);
+      throw e;
+    }
+  }
+
+  /** Gives back a buffer from {@link #readDirect}. */
+  public static void release(ByteBuffer buffer) {
+    DirectBuffers.UPLOADS.give(buffer);
+  }
+
   /** Forces the data to disk, for a clean shutdown. */
   void force() throws IOException {
     channel.force(false);
@@ -371,7 +423,7 @@ public final class TaskStore {
   int verifyPieces() throws IOException {
     List<Piece> pieces = finishedPieces();
     List<Integer> bad = new ArrayList<>();
-    ByteBuffer buffer = DirectBuffers.take();
+    ByteBuffer buffer = DirectBuffers.TRANSFERS.take();
     try {
       for (Piece piece : pieces) {
         CRC32C crc = new CRC32C();
@@ -391,7 +443,7 @@ public final class TaskStore {
         }
       }
     } finally {
-      DirectBuffers.give(buffer);
+      DirectBuffers.TRANSFERS.give(buffer);
     }
     if (!bad.isEmpty()) {
       synchronized (this) {
@@ -426,8 +478,8 @@ public final class TaskStore {
   }
 
   void close() {
-    try {
-      channel.close();
+    try (FileChannel data = channel; FileChannel past = direct) {
+      // both closed here
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

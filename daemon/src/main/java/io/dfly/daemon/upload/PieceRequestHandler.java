@@ -22,8 +22,11 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -120,7 +123,10 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     HttpUtil.setKeepAlive(response, keepAlive);
     ctx.write(response);
     File data = task.dataPath().toFile();
-    if (gate.rate.isUnlimited()) {
+    // A store kept out of the page cache is read past it too, in chunks; sendfile would fill it.
+    int alignment = task.directAlignment();
+    boolean direct = alignment > 0 && range.first() % alignment == 0;
+    if (gate.rate.isUnlimited() && !direct) {
       // Unlimited: the whole range in one sendfile. Closing the connection fails these writes,
       // so the slot is always given back.
       DefaultFileRegion region = new DefaultFileRegion(data, range.first(), range.length());
@@ -131,7 +137,7 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     }
     // The head goes out now, so the client does not wait on the first chunk to see it.
     ctx.flush();
-    paced = new PacedUpload(ctx, data, range.first(), range.last() + 1);
+    paced = new PacedUpload(ctx, task, data, direct ? alignment : 0, range.first(), range.last() + 1);
     paced.sendNext();
     return tellListener(paced.done, task.taskId(), range);
   }
@@ -174,22 +180,33 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
   }
 
   /**
-   * Sends a range chunk by chunk (each still a sendfile), drawing every chunk from the rate
-   * limiter first and scheduling its write after the wait, so the event loop never blocks. The
-   * next chunk is drawn only once the previous one is written. Runs on the channel's event loop.
+   * Sends a range chunk by chunk, drawing every chunk from the rate limiter first and scheduling
+   * its write after the wait, so the event loop never waits on the limiter. The next chunk is
+   * drawn only once the previous one is written. A chunk is a sendfile, or with direct I/O a
+   * read past the page cache (a short blocking read on the event loop). Runs on the channel's
+   * event loop.
    */
   private final class PacedUpload {
     final ChannelPromise done;
     private final ChannelHandlerContext ctx;
+    private final TaskStore task;
     private final File data;
+    /** Direct I/O block size, or 0 to send with sendfile. */
+    private final int alignment;
     private final long end;
     private long position;
     private ScheduledFuture<?> waiting;
     private boolean finished;
+    /** With no rate to draw from, the next direct read runs while the previous chunk is written. */
+    private CompletableFuture<ByteBuffer> ahead;
+    private long aheadAt;
+    private long aheadLength;
 
-    PacedUpload(ChannelHandlerContext ctx, File data, long first, long end) {
+    PacedUpload(ChannelHandlerContext ctx, TaskStore task, File data, int alignment, long first, long end) {
       this.ctx = ctx;
+      this.task = task;
       this.data = data;
+      this.alignment = alignment;
       this.position = first;
       this.end = end;
       this.done = ctx.newPromise();
@@ -213,10 +230,76 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
     }
 
     private void write(long length) {
-      DefaultFileRegion region = new DefaultFileRegion(data, position, length);
+      long at = position;
       position += length;
-      ctx.writeAndFlush(region).addListener(written -> {
-        gate.countUploaded(region.transferred());
+      if (alignment == 0) {
+        DefaultFileRegion region = new DefaultFileRegion(data, at, length);
+        ChannelFuture sent = ctx.writeAndFlush(region);
+        sent.addListener(written -> gate.countUploaded(region.transferred()));
+        continueAfter(sent);
+        return;
+      }
+      CompletableFuture<ByteBuffer> read;
+      if (ahead != null && aheadAt == at && aheadLength == length) {
+        read = ahead;
+      } else {
+        dropAhead();
+        read = readDirect(at, length);
+      }
+      ahead = null;
+      read.whenComplete((chunk, error) -> ctx.executor().execute(() -> {
+        if (error != null) {
+          ctx.close();
+          finish(error);
+        } else {
+          sendRead(chunk, length);
+        }
+      }));
+    }
+
+    /** Reads on a virtual thread, so the event loop keeps serving other uploads meanwhile. */
+    private CompletableFuture<ByteBuffer> readDirect(long at, long length) {
+      CompletableFuture<ByteBuffer> read = new CompletableFuture<>();
+      Thread.startVirtualThread(() -> {
+        try {
+          read.complete(task.readDirect(at, (int) length));
+        } catch (IOException | RuntimeException e) {
+          read.completeExceptionally(e);
+        }
+      });
+      return read;
+    }
+
+    private void dropAhead() {
+      if (ahead != null) {
+        ahead.thenAccept(TaskStore::release);
+        ahead = null;
+      }
+    }
+
+    private void sendRead(ByteBuffer chunk, long length) {
+      if (finished) {
+        TaskStore.release(chunk);
+        return;
+      }
+      ChannelFuture sent = ctx.writeAndFlush(Unpooled.wrappedBuffer(chunk));
+      sent.addListener(written -> {
+        // Written or failed, the socket is done with the chunk's memory.
+        TaskStore.release(chunk);
+        if (written.isSuccess()) {
+          gate.countUploaded(length);
+        }
+      });
+      if (gate.rate.isUnlimited() && position < end) {
+        aheadAt = position;
+        aheadLength = Math.min(chunkSize(), end - position);
+        ahead = readDirect(aheadAt, aheadLength);
+      }
+      continueAfter(sent);
+    }
+
+    private void continueAfter(ChannelFuture sent) {
+      sent.addListener(written -> {
         if (!written.isSuccess()) {
           // The client was promised the whole range: a short body must end the connection.
           ctx.close();
@@ -238,6 +321,7 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       if (waiting != null) {
         waiting.cancel(false);
       }
+      dropAhead();
       gate.finish();
       if (cause == null) {
         done.setSuccess();
@@ -246,10 +330,17 @@ final class PieceRequestHandler extends SimpleChannelInboundHandler<FullHttpRequ
       }
     }
 
-    /** About a tenth of a second of the rate, so a slow upload still shows steady progress. */
+    /**
+     * About a tenth of a second of the rate, so a slow upload still shows steady progress; whole
+     * blocks for direct reads, and the largest direct read when unlimited.
+     */
     private long chunkSize() {
       long rate = gate.rate.rate();
-      return rate > 0 ? Math.clamp(rate / 10, MIN_CHUNK, MAX_CHUNK) : MAX_CHUNK;
+      if (rate <= 0) {
+        return alignment > 0 ? TaskStore.MAX_DIRECT_READ : MAX_CHUNK;
+      }
+      long size = Math.clamp(rate / 10, MIN_CHUNK, MAX_CHUNK);
+      return alignment > 0 ? size - size % alignment : size;
     }
   }
 }

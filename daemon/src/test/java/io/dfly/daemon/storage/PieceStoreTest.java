@@ -49,6 +49,37 @@ class PieceStoreTest {
   }
 
   @Test
+  void withDirectIoPiecesStayOutOfThePageCacheAndReadBackIntact() throws Exception {
+    int pieceLength = 1 << 20;
+    int size = 2 * pieceLength + 12345; // the last piece ends mid-block
+    byte[] content = random(size, 9);
+    try (PieceStore pieces = new PieceStore(dataDir, true)) {
+      TaskStore task = pieces.open("d1");
+      assertThat(task.directAlignment()).as("direct I/O on the test's filesystem").isPositive();
+      task.setLayout(size, pieceLength);
+      for (int n : new int[] {2, 0, 1}) {
+        int offset = n * pieceLength;
+        int length = Math.min(pieceLength, size - offset);
+        Piece piece = task.readPiece(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(content, offset, length)), n, offset, length, true);
+        CRC32C crc = new CRC32C();
+        crc.update(content, offset, length);
+        assertThat(piece.getDigest()).isEqualTo(String.format("%08x", crc.getValue()));
+        task.markFinished(piece);
+      }
+      // Only the blocks of the ragged end (12345 bytes) went through the page cache, not the 2 MiB.
+      assertThat(PageCache.cachedBytes(task.dataPath())).isLessThanOrEqualTo(16 * 1024);
+
+      java.nio.ByteBuffer tail = task.readDirect(2L * pieceLength, 12345);
+      byte[] read = new byte[tail.remaining()];
+      tail.get(read);
+      TaskStore.release(tail);
+      assertThat(read).isEqualTo(Arrays.copyOfRange(content, 2 * pieceLength, size));
+      assertThatThrownBy(() -> task.readDirect(100, 10)).isInstanceOf(IllegalArgumentException.class);
+      assertThat(Files.readAllBytes(task.dataPath())).isEqualTo(content);
+    }
+  }
+
+  @Test
   void shortPieceIsAnErrorWhenExact() throws IOException {
     try (PieceStore pieces = new PieceStore(dataDir)) {
       TaskStore task = pieces.open("t1");

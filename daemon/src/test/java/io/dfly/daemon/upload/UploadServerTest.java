@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dfly.common.auth.ClusterToken;
 import io.dfly.common.limit.RateLimiter;
+import io.dfly.daemon.storage.PageCache;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
 import java.io.ByteArrayInputStream;
@@ -18,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -112,6 +114,31 @@ class UploadServerTest {
       HttpResponse<byte[]> piece = get(port, "/tasks/tok/data", "bytes=0-2047", token.headerValue());
       assertThat(piece.statusCode()).isEqualTo(206);
       assertThat(piece.body()).isEqualTo(content);
+    }
+  }
+
+  @Test
+  void aDirectIoStoreIsServedPastThePageCacheWithOrWithoutARate() throws Exception {
+    byte[] content = randomBytes((1 << 20) + 5000, 6); // ends mid-block
+    for (long rate : new long[] {0, 8 * 1024 * 1024}) {
+      Path dir = Files.createTempDirectory(dataDir, "direct");
+      try (PieceStore pieces = new PieceStore(dir, true);
+          UploadServer server = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(rate), 4,
+              UploadServer.UploadListener.NONE, ClusterToken.of(null, null))) {
+        storeWhole(pieces, "dio", content);
+        assertThat(pieces.find("dio").directAlignment()).isPositive();
+        HttpResponse<byte[]> whole = get(server.port(), "/tasks/dio/data", "bytes=0-" + (content.length - 1));
+        assertThat(whole.statusCode()).isEqualTo(206);
+        assertThat(whole.body()).as("rate %d", rate).isEqualTo(content);
+        // A range that starts mid-block is served too (by sendfile).
+        HttpResponse<byte[]> ragged = get(server.port(), "/tasks/dio/data", "bytes=100-5099");
+        assertThat(ragged.body()).isEqualTo(Arrays.copyOfRange(content, 100, 5100));
+        awaitValue(server::uploadedBytes, content.length + 5000);
+        awaitValue(server::activeUploads, 0);
+        // Whole blocks were read past the page cache: only the ragged end's blocks and the
+        // sendfile's read-ahead around the ragged range are in it, not the whole MiB.
+        assertThat(PageCache.cachedBytes(pieces.find("dio").dataPath())).isLessThanOrEqualTo(64 * 1024);
+      }
     }
   }
 
