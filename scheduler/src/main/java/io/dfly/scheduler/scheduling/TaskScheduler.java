@@ -439,7 +439,7 @@ public final class TaskScheduler {
   private void answerDirectly(Task task, Peer peer, AnnouncePeerResponse.Builder answer) {
     peer.setParents(List.of());
     peer.setState(PeerState.SUCCEEDED);
-    log.debug("task {}: peer {} answered directly ({} bytes)", shortId(task.id()), peer.id(), task.contentLength());
+    log.info("task {}: peer {} answered directly ({} bytes)", shortId(task.id()), peer.id(), task.contentLength());
     peer.send(answer.build());
   }
 
