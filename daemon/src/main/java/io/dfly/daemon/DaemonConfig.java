@@ -37,8 +37,12 @@ public class DaemonConfig {
   public int perParentConcurrency = 4;
   /** Range requests at once to the origin when fetching back-to-source. */
   public int originConcurrency = 8;
-  /** A piece download from a parent or the origin that receives no byte for this long fails and goes elsewhere. */
-  public int pieceTimeoutSeconds = 30;
+  /**
+   * A piece download from a parent or the origin that receives no byte for this long fails and
+   * goes elsewhere; a parent that hangs so is let go at once. A busy but healthy parent still
+   * sends bytes (a rate-limited upload sends a chunk every tenth of a second or so).
+   */
+  public int pieceTimeoutSeconds = 10;
   /** With no event at all for this long, a task falls back to the origin. */
   public int stallTimeoutSeconds = 60;
   /** How often the host is announced again, so a restarted scheduler learns it. */

@@ -82,7 +82,7 @@ final class Origin {
     } catch (StoreWriteException e) {
       events.add(new PeerEvent.StoreFailed(number, e.getMessage()));
     } catch (IOException e) {
-      events.add(new PeerEvent.PieceFetchFailed(number, null, "origin: " + e.getMessage(), false));
+      events.add(new PeerEvent.PieceFetchFailed(number, null, "origin: " + e.getMessage(), PeerEvent.Fault.FAILED));
     }
   }
 

@@ -14,6 +14,7 @@ import io.grpc.stub.ClientResponseObserver;
 import java.io.IOException;
 import io.dfly.daemon.storage.StoreWriteException;
 import io.dfly.source.http.BulkHttpClient;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.util.BitSet;
 import java.util.Map;
@@ -128,6 +129,16 @@ final class Parent {
   void fetch(BulkHttpClient http, String authorization, String taskId, Piece piece, TaskStore store,
       RateLimiter limiter, BlockingQueue<PeerEvent> events) {
     long start = System.nanoTime();
+    try {
+      fetchPiece(http, authorization, taskId, piece, store, limiter, events, start);
+    } catch (IOException e) {
+      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()),
+          e instanceof SocketTimeoutException ? PeerEvent.Fault.STALLED : PeerEvent.Fault.FAILED));
+    }
+  }
+
+  private void fetchPiece(BulkHttpClient http, String authorization, String taskId, Piece piece, TaskStore store,
+      RateLimiter limiter, BlockingQueue<PeerEvent> events, long start) throws IOException {
     URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
     String range = "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1);
     Map<String, String> headers = authorization == null ? Map.of("Range", range)
@@ -135,21 +146,19 @@ final class Parent {
     try (BulkHttpClient.Response response = http.get(uri, headers)) {
       if (response.status() != 206) {
         events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
-            "parent answered HTTP " + response.status(), false));
+            "parent answered HTTP " + response.status(), PeerEvent.Fault.FAILED));
         return;
       }
       Piece got = store.readPiece(response, piece.getNumber(), piece.getOffset(), piece.getLength(), true,
           limiter);
       if (!got.getDigest().equals(piece.getDigest())) {
         events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
-            "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), true));
+            "piece digest " + got.getDigest() + " does not match " + piece.getDigest(), PeerEvent.Fault.CORRUPT));
         return;
       }
       events.add(new PeerEvent.PieceFetched(piece, peerId, System.nanoTime() - start));
     } catch (StoreWriteException e) {
       events.add(new PeerEvent.StoreFailed(piece.getNumber(), e.getMessage()));
-    } catch (IOException e) {
-      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()), false));
     }
   }
 

@@ -35,8 +35,18 @@ sealed interface PeerEvent {
   /** A verified piece is in the store; {@code parentId} is null when it came from the origin. */
   record PieceFetched(Piece piece, String parentId, long costNanos) implements PeerEvent {}
 
-  record PieceFetchFailed(int pieceNumber, String parentId, String reason, boolean corrupt)
+  record PieceFetchFailed(int pieceNumber, String parentId, String reason, Fault fault)
       implements PeerEvent {}
+
+  /** How a piece fetch failed: what it says about the parent (or the origin) it came from. */
+  enum Fault {
+    /** An error that may pass: a refused or broken connection, an HTTP error. */
+    FAILED,
+    /** Bytes that do not match the piece's digest. */
+    CORRUPT,
+    /** No byte for the piece timeout: the parent hangs. */
+    STALLED
+  }
 
   /**
    * The origin answered: with ranges ({@code stream} null), or with the whole content in

@@ -640,9 +640,12 @@ public final class PeerTask {
     Parent parent = parents.get(failed.parentId());
     log.warn("task {}: piece {} from parent {} failed: {}", taskId, number, failed.parentId(), failed.reason());
     send(request().setPieceFailed(PieceFailed.newBuilder().setPieceNumber(number)
-        .setParentId(failed.parentId()).setReason(failed.reason()).setCorrupt(failed.corrupt())));
+        .setParentId(failed.parentId()).setReason(failed.reason())
+        .setCorrupt(failed.fault() == PeerEvent.Fault.CORRUPT)));
+    // A parent that corrupts or hangs is let go at once, so no more pieces are asked of it; the
+    // scheduler may offer it again. Other errors may pass, so they need to repeat.
     if (parent != null && !parent.dropped
-        && (failed.corrupt() || ++parent.failures >= PARENT_FAILURE_LIMIT)) {
+        && (failed.fault() != PeerEvent.Fault.FAILED || ++parent.failures >= PARENT_FAILURE_LIMIT)) {
       parent.drop();
     }
     if (parents.values().stream().allMatch(p -> p.dropped) && scheduler == null) {

@@ -1,0 +1,79 @@
+package io.dfly.daemon.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.Piece;
+import io.dfly.daemon.storage.PieceStore;
+import io.dfly.daemon.storage.TaskStore;
+import io.dfly.source.http.BulkHttpClient;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Piece fetches from a parent that hangs: accepted connections that never answer. */
+class ParentTest {
+  @TempDir
+  Path dataDir;
+  private ServerSocket hanging;
+  private final List<Socket> accepted = new ArrayList<>();
+  private Thread acceptor;
+
+  @BeforeEach
+  void startHangingParent() throws Exception {
+    hanging = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+    acceptor = Thread.ofVirtual().start(() -> {
+      try {
+        while (true) {
+          Socket socket = hanging.accept();
+          synchronized (accepted) {
+            accepted.add(socket);
+          }
+        }
+      } catch (java.io.IOException closed) {
+        // the test is over
+      }
+    });
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    hanging.close();
+    synchronized (accepted) {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+    acceptor.join();
+  }
+
+  private Parent parent() {
+    return new Parent("p1", Host.newBuilder().setIp("127.0.0.1").setUploadPort(hanging.getLocalPort()).build());
+  }
+
+  private static Piece piece(int number) {
+    return Piece.newBuilder().setNumber(number).setOffset(number * 1024L).setLength(1024).setDigest("0").build();
+  }
+
+  @Test
+  void aPieceWithNoByteForTheTimeoutBlamesTheParentForStalling() throws Exception {
+    try (PieceStore store = new PieceStore(dataDir);
+        BulkHttpClient http = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(1))) {
+      TaskStore task = store.open("t");
+      BlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
+      parent().fetch(http, null, "t", piece(0), task, null, events);
+      assertThat(events.poll(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(PeerEvent.PieceFetchFailed.class,
+          failed -> assertThat(failed.fault()).isEqualTo(PeerEvent.Fault.STALLED));
+    }
+  }
+}
