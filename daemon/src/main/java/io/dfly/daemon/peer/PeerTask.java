@@ -641,7 +641,8 @@ public final class PeerTask {
     log.warn("task {}: piece {} from parent {} failed: {}", taskId, number, failed.parentId(), failed.reason());
     send(request().setPieceFailed(PieceFailed.newBuilder().setPieceNumber(number)
         .setParentId(failed.parentId()).setReason(failed.reason())
-        .setCorrupt(failed.fault() == PeerEvent.Fault.CORRUPT)));
+        .setCorrupt(failed.fault() == PeerEvent.Fault.CORRUPT)
+        .setStalled(failed.fault() == PeerEvent.Fault.STALLED)));
     // A parent that corrupts or hangs is let go at once, so no more pieces are asked of it; the
     // scheduler may offer it again. Other errors may pass, so they need to repeat.
     if (parent != null && !parent.dropped

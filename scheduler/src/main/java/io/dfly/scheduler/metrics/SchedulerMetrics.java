@@ -38,7 +38,7 @@ public final class SchedulerMetrics {
     decisionLatency.record(nanos, TimeUnit.NANOSECONDS);
   }
 
-  /** A parent blocked for a task, by kind of reason: corrupt, failures, cost_jump, slow. */
+  /** A parent blocked for a task, by kind of reason: corrupt, stalled, failures, cost_jump, slow. */
   public void parentBlocked(String reason) {
     blocked.computeIfAbsent(reason, r -> Counter.builder("dfly.scheduler.parents.blocked")
         .description("Parents blocked for a task, by reason").tag("reason", r).register(registry)).increment();

@@ -60,7 +60,7 @@ public final class SchedulerService extends SchedulerGrpc.SchedulerImplBase {
           case PIECE_FINISHED -> scheduler.pieceFinished(peer, request.getPieceFinished());
           case PIECES_FINISHED -> scheduler.piecesFinished(peer, request.getPiecesFinished().getPiecesList());
           case PIECE_FAILED -> scheduler.pieceFailed(taskId, peerId, request.getPieceFailed().getParentId(),
-              request.getPieceFailed().getCorrupt());
+              request.getPieceFailed().getCorrupt(), request.getPieceFailed().getStalled());
           case BACK_TO_SOURCE_STARTED -> scheduler.backToSourceStarted(taskId, peerId);
           case PEER_FINISHED -> scheduler.peerFinished(taskId, peerId, request.getPeerFinished());
           case PEER_FAILED -> scheduler.peerFailed(taskId, peerId, request.getPeerFailed().getReason(),

@@ -235,7 +235,11 @@ public final class TaskScheduler {
     return parent;
   }
 
-  public void pieceFailed(String taskId, String peerId, String parentId, boolean corrupt) {
+  /**
+   * A child's piece from a parent failed. A corrupt piece or a stall (a parent that hangs does not
+   * recover within a download) blocks the parent for the task at once; other failures count.
+   */
+  public void pieceFailed(String taskId, String peerId, String parentId, boolean corrupt, boolean stalled) {
     withPeer(taskId, peerId, (task, peer) -> {
       peer.reported(clock.getAsLong());
       Peer parent = task.peer(parentId);
@@ -246,6 +250,8 @@ public final class TaskScheduler {
       int failures = parent.countServedFailure();
       if (corrupt) {
         block(task, parent, "corrupt", "it served a corrupt piece to " + peerId);
+      } else if (stalled) {
+        block(task, parent, "stalled", "it sent no byte of a piece to " + peerId + " for the piece timeout");
       } else if (failures >= config.badParents.failureLimit) {
         block(task, parent, "failures", failures + " pieces it served failed");
       }

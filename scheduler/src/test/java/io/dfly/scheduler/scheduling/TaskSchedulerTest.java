@@ -310,7 +310,7 @@ class TaskSchedulerTest {
     assertThat(p3.lastParents()).contains("p2");
     assertThat(p4.lastParents()).contains("p2");
 
-    scheduler.pieceFailed(TASK, "p3", "p2", true);
+    scheduler.pieceFailed(TASK, "p3", "p2", true, false);
     assertThat(p3.lastParents()).containsExactly("p1");
     assertThat(p4.lastParents()).as("blocked for every child of the task").doesNotContain("p2");
     RecordingStream p5 = f.register("p5", f.host("h5"));
@@ -329,12 +329,28 @@ class TaskSchedulerTest {
     f.pieces("p2", "p1", 0, 5, 100);
     RecordingStream p3 = f.register("p3", f.host("h3"));
     f.register("p4", f.host("h4"));
-    scheduler.pieceFailed(TASK, "p3", "p2", false);
-    scheduler.pieceFailed(TASK, "p4", "p2", false);
+    scheduler.pieceFailed(TASK, "p3", "p2", false, false);
+    scheduler.pieceFailed(TASK, "p4", "p2", false, false);
     assertThat(p3.lastParents()).contains("p2");
-    scheduler.pieceFailed(TASK, "p3", "p2", false);
+    scheduler.pieceFailed(TASK, "p3", "p2", false, false);
     assertThat(p3.lastParents()).doesNotContain("p2");
     assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "failures")).isEqualTo(1);
+  }
+
+  @Test
+  void aParentThatStallsIsBlockedAtItsFirstStalledPiece() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 5, 100);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    RecordingStream p4 = f.register("p4", f.host("h4"));
+    assertThat(p4.lastParents()).contains("p2");
+    scheduler.pieceFailed(TASK, "p3", "p2", false, true);
+    assertThat(p3.lastParents()).doesNotContain("p2");
+    assertThat(p4.lastParents()).as("blocked for every child of the task").doesNotContain("p2");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "stalled")).isEqualTo(1);
   }
 
   @Test
@@ -440,7 +456,7 @@ class TaskSchedulerTest {
       f.pieces("c", "s", n + 1, n + 1, 2000);
     }
     assertThat(child.lastParents()).containsExactlyInAnyOrder("s", "p1");
-    scheduler.pieceFailed(TASK, "c", "s", true);
+    scheduler.pieceFailed(TASK, "c", "s", true, false);
     assertThat(child.lastParents()).containsExactly("p1");
     assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "corrupt")).isEqualTo(1);
   }
@@ -457,7 +473,7 @@ class TaskSchedulerTest {
       f.register(task, "bad-" + t, bad);
       scheduler.backToSourceStarted(task, "bad-" + t);
       f.register(task, "child-" + t, children);
-      scheduler.pieceFailed(task, "child-" + t, "bad-" + t, true);
+      scheduler.pieceFailed(task, "child-" + t, "bad-" + t, true, false);
     }
     assertThat(scheduler.host("bad").penalty(f.now)).isEqualTo(3);
     assertThat(f.registry.find("dfly.scheduler.hosts.excluded").gauge().value()).isEqualTo(1);
