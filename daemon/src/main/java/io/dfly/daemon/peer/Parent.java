@@ -18,7 +18,9 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.util.BitSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A parent of a task: its piece list arrives over a gRPC stream, its piece bytes over HTTP
@@ -42,6 +44,8 @@ final class Parent {
    * current one, so a cancelled stream's late end cannot drop the parent once it is taken back.
    */
   private volatile int generation;
+  /** Fetches from this parent in flight, cancelled when it is dropped. */
+  private final Set<BulkHttpClient.Cancel> fetching = ConcurrentHashMap.newKeySet();
 
   Parent(String peerId, Host host) {
     this.peerId = peerId;
@@ -112,10 +116,15 @@ final class Parent {
     }
   }
 
+  /**
+   * Lets go of this parent: its piece stream ends and its fetches in flight are cancelled (their
+   * connections closed), so their pieces go to other parents now instead of after a timeout.
+   */
   void drop() {
     dropped = true;
     generation++;
     stopSync();
+    fetching.forEach(BulkHttpClient.Cancel::cancel);
   }
 
   /** Takes a dropped parent back when the scheduler offers it again: a fresh sync, a clean record. */
@@ -129,21 +138,30 @@ final class Parent {
   void fetch(BulkHttpClient http, String authorization, String taskId, Piece piece, TaskStore store,
       RateLimiter limiter, BlockingQueue<PeerEvent> events) {
     long start = System.nanoTime();
+    BulkHttpClient.Cancel cancel = new BulkHttpClient.Cancel();
+    fetching.add(cancel);
     try {
-      fetchPiece(http, authorization, taskId, piece, store, limiter, events, start);
+      fetchPiece(http, authorization, taskId, piece, store, limiter, events, start, cancel);
     } catch (IOException e) {
-      events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()),
-          e instanceof SocketTimeoutException ? PeerEvent.Fault.STALLED : PeerEvent.Fault.FAILED));
+      if (cancel.isCancelled()) {
+        events.add(new PeerEvent.PieceFetchCancelled(piece.getNumber(), peerId));
+      } else {
+        events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId, String.valueOf(e.getMessage()),
+            e instanceof SocketTimeoutException ? PeerEvent.Fault.STALLED : PeerEvent.Fault.FAILED));
+      }
+    } finally {
+      fetching.remove(cancel);
     }
   }
 
   private void fetchPiece(BulkHttpClient http, String authorization, String taskId, Piece piece, TaskStore store,
-      RateLimiter limiter, BlockingQueue<PeerEvent> events, long start) throws IOException {
+      RateLimiter limiter, BlockingQueue<PeerEvent> events, long start, BulkHttpClient.Cancel cancel)
+      throws IOException {
     URI uri = URI.create("http://" + hostPort() + "/tasks/" + taskId + "/data");
     String range = "bytes=" + piece.getOffset() + "-" + (piece.getOffset() + piece.getLength() - 1);
     Map<String, String> headers = authorization == null ? Map.of("Range", range)
         : Map.of("Range", range, ClusterToken.HTTP_HEADER, authorization);
-    try (BulkHttpClient.Response response = http.get(uri, headers)) {
+    try (BulkHttpClient.Response response = http.get(uri, headers, cancel)) {
       if (response.status() != 206) {
         events.add(new PeerEvent.PieceFetchFailed(piece.getNumber(), peerId,
             "parent answered HTTP " + response.status(), PeerEvent.Fault.FAILED));

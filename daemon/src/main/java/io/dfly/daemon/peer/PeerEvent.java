@@ -38,6 +38,9 @@ sealed interface PeerEvent {
   record PieceFetchFailed(int pieceNumber, String parentId, String reason, Fault fault)
       implements PeerEvent {}
 
+  /** A fetch ended because its parent was dropped: no one is blamed, the piece goes elsewhere. */
+  record PieceFetchCancelled(int pieceNumber, String parentId) implements PeerEvent {}
+
   /** How a piece fetch failed: what it says about the parent (or the origin) it came from. */
   enum Fault {
     /** An error that may pass: a refused or broken connection, an HTTP error. */

@@ -250,6 +250,7 @@ public final class PeerTask {
       case PeerEvent.ParentEnded e -> onParentEnded(e);
       case PeerEvent.PieceFetched f -> onPieceFetched(f);
       case PeerEvent.PieceFetchFailed f -> onPieceFetchFailed(f);
+      case PeerEvent.PieceFetchCancelled c -> release(c.pieceNumber(), c.parentId());
       case PeerEvent.OriginProbed p -> onOriginProbed(p);
       case PeerEvent.OriginStreamEnded e -> onOriginStreamEnded(e);
       case PeerEvent.OriginFailed f -> fail(f.reason(), true);
@@ -643,7 +644,7 @@ public final class PeerTask {
         .setParentId(failed.parentId()).setReason(failed.reason())
         .setCorrupt(failed.fault() == PeerEvent.Fault.CORRUPT)
         .setStalled(failed.fault() == PeerEvent.Fault.STALLED)));
-    // A parent that corrupts or hangs is let go at once, so no more pieces are asked of it; the
+    // A parent that corrupts or hangs is let go at once, with its other fetches in flight; the
     // scheduler may offer it again. Other errors may pass, so they need to repeat.
     if (parent != null && !parent.dropped
         && (failed.fault() != PeerEvent.Fault.FAILED || ++parent.failures >= PARENT_FAILURE_LIMIT)) {

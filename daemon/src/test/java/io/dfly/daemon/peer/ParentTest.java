@@ -76,4 +76,36 @@ class ParentTest {
           failed -> assertThat(failed.fault()).isEqualTo(PeerEvent.Fault.STALLED));
     }
   }
+
+  @Test
+  void droppingAParentCancelsItsFetchesInFlightInsteadOfWaitingForTheTimeout() throws Exception {
+    try (PieceStore store = new PieceStore(dataDir);
+        BulkHttpClient http = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofMinutes(5))) {
+      TaskStore task = store.open("t");
+      BlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
+      Parent parent = parent();
+      for (int n = 0; n < 3; n++) {
+        Piece piece = piece(n);
+        Thread.ofVirtual().start(() -> parent.fetch(http, null, "t", piece, task, null, events));
+      }
+      awaitConnections(3);
+      parent.drop();
+      for (int n = 0; n < 3; n++) {
+        // Well before the five-minute read timeout: the drop closes their connections.
+        assertThat(events.poll(30, TimeUnit.SECONDS)).isInstanceOf(PeerEvent.PieceFetchCancelled.class);
+      }
+    }
+  }
+
+  private void awaitConnections(int count) throws InterruptedException {
+    for (int i = 0; i < 500; i++) {
+      synchronized (accepted) {
+        if (accepted.size() >= count) {
+          return;
+        }
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("the fetches did not connect");
+  }
 }

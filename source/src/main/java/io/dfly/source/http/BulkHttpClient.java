@@ -56,6 +56,14 @@ public final class BulkHttpClient implements Closeable {
    * from the response and closes it; a fully read body puts the connection back for reuse.
    */
   public Response get(URI uri, Map<String, String> headers) throws IOException {
+    return get(uri, headers, null);
+  }
+
+  /**
+   * As {@link #get(URI, Map)}, and {@code cancel} (may be null) can end the request from another
+   * thread at any point: sending, waiting for the head, or reading the body.
+   */
+  public Response get(URI uri, Map<String, String> headers, Cancel cancel) throws IOException {
     if (!"http".equalsIgnoreCase(uri.getScheme())) {
       throw new IllegalArgumentException("not an http URL: " + uri);
     }
@@ -83,16 +91,22 @@ public final class BulkHttpClient implements Closeable {
     Connection reused = takeIdle(key);
     if (reused != null) {
       try {
-        return exchange(reused, bytes);
+        return exchange(reused, bytes, cancel);
       } catch (IOException e) {
         reused.close();
+        if (cancel != null && cancel.isCancelled()) {
+          throw e;
+        }
       }
     }
-    return exchange(connect(key, host, port), bytes);
+    return exchange(connect(key, host, port), bytes, cancel);
   }
 
-  private Response exchange(Connection connection, byte[] request) throws IOException {
-    Response response = new Response(this, connection);
+  private Response exchange(Connection connection, byte[] request, Cancel cancel) throws IOException {
+    if (cancel != null) {
+      cancel.attach(connection);
+    }
+    Response response = new Response(this, connection, cancel);
     open.add(response);
     try {
       ByteBuffer out = ByteBuffer.wrap(request);
@@ -157,6 +171,41 @@ public final class BulkHttpClient implements Closeable {
     open.forEach(r -> r.connection.close());
   }
 
+  /**
+   * Ends a request from another thread: its connection is closed, so whatever the request is
+   * blocked on (a write, the head, the body) fails at once, and the connection is not reused.
+   */
+  public static final class Cancel {
+    private boolean cancelled;
+    /** The request's connection while it is in use; null before and once it goes back to the pool. */
+    private Connection connection;
+
+    public synchronized void cancel() {
+      cancelled = true;
+      if (connection != null) {
+        connection.close();
+      }
+    }
+
+    public synchronized boolean isCancelled() {
+      return cancelled;
+    }
+
+    private synchronized void attach(Connection current) throws IOException {
+      if (cancelled) {
+        current.close();
+        throw new IOException("cancelled");
+      }
+      connection = current;
+    }
+
+    /** Lets go of the connection before it is pooled, so a late cancel cannot close it under its next user. */
+    private synchronized boolean detach() {
+      connection = null;
+      return !cancelled;
+    }
+  }
+
   private static final class Connection {
     final String key;
     final SocketChannel channel;
@@ -192,10 +241,12 @@ public final class BulkHttpClient implements Closeable {
     private boolean closed;
     private volatile long lastProgress = System.nanoTime();
     private volatile boolean timedOut;
+    private final Cancel cancel;
 
-    Response(BulkHttpClient client, Connection connection) {
+    Response(BulkHttpClient client, Connection connection, Cancel cancel) {
       this.client = client;
       this.connection = connection;
+      this.cancel = cancel;
     }
 
     public int status() {
@@ -386,7 +437,7 @@ public final class BulkHttpClient implements Closeable {
       }
       closed = true;
       client.open.remove(this);
-      if (ended && !closeAfter && !timedOut && connection.channel.isOpen()) {
+      if (ended && !closeAfter && !timedOut && connection.channel.isOpen() && (cancel == null || cancel.detach())) {
         client.release(connection);
       } else {
         connection.close();
