@@ -61,13 +61,22 @@ class P2pDownloadTest {
 
   record Run(int exit, List<String> stderr) {}
 
+  /**
+   * dfget as users run it: the distribution's launcher, with its own short class path and AOT
+   * start-up cache, so a jar that dfget needs and the launcher leaves out fails here.
+   */
   private static Run dfget(String daemon, String url, Path output, String... extra) throws Exception {
-    List<String> command = LocalCluster.javaCommand("io.dfly.dfget.DfgetMain", "-Xmx128m");
-    command.addAll(List.of(url, "-O", output.toString(), "--daemon", daemon, "--no-progress"));
+    Path launcher = Path.of(System.getProperty("dfly.dist", "target/dragonfly"), "bin", "dfget");
+    assertThat(launcher).as("the distribution is assembled before the end-to-end tests").isExecutable();
+    List<String> command = new ArrayList<>(List.of(launcher.toString(), url, "-O", output.toString(),
+        "--daemon", daemon, "--no-progress"));
     command.addAll(List.of(extra));
     Path err = Files.createTempFile(work, "dfget", ".err");
-    Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .redirectError(err.toFile()).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectError(err.toFile());
+    builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    builder.environment().put("XDG_CACHE_HOME", work.resolve("cache").toString());
+    Process process = builder.start();
     assertThat(process.waitFor(3, TimeUnit.MINUTES)).as("dfget finished").isTrue();
     return new Run(process.exitValue(), Files.readAllLines(err));
   }
