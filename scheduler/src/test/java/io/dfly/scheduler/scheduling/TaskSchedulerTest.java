@@ -298,17 +298,28 @@ class TaskSchedulerTest {
     assertThat(p3.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
   }
 
-  @Test
-  void aParentThatServesACorruptPieceIsBlockedForTheWholeTaskAndItsHostPenalised() {
+  /**
+   * p1 fetches the whole task from the origin, p2 has half of it from p1; the children p3 and p4
+   * (returned in that order) both get p2 as a parent.
+   */
+  private RecordingStream[] childrenOfASourceAndAPartialParent() {
     f.register("p1", f.host("h1"));
     scheduler.backToSourceStarted(TASK, "p1");
     f.pieces("p1", "", 0, 9, 100);
-    RecordingStream p2 = f.register("p2", f.host("h2"));
+    f.register("p2", f.host("h2"));
     f.pieces("p2", "p1", 0, 5, 100);
     RecordingStream p3 = f.register("p3", f.host("h3"));
     RecordingStream p4 = f.register("p4", f.host("h4"));
     assertThat(p3.lastParents()).contains("p2");
     assertThat(p4.lastParents()).contains("p2");
+    return new RecordingStream[] {p3, p4};
+  }
+
+  @Test
+  void aParentThatServesACorruptPieceIsBlockedForTheWholeTaskAndItsHostPenalised() {
+    RecordingStream[] children = childrenOfASourceAndAPartialParent();
+    RecordingStream p3 = children[0];
+    RecordingStream p4 = children[1];
 
     scheduler.pieceFailed(TASK, "p3", "p2", true, false);
     assertThat(p3.lastParents()).containsExactly("p1");
@@ -322,13 +333,7 @@ class TaskSchedulerTest {
 
   @Test
   void aParentWhosePiecesKeepFailingIsBlockedAfterTheLimit() {
-    f.register("p1", f.host("h1"));
-    scheduler.backToSourceStarted(TASK, "p1");
-    f.pieces("p1", "", 0, 9, 100);
-    f.register("p2", f.host("h2"));
-    f.pieces("p2", "p1", 0, 5, 100);
-    RecordingStream p3 = f.register("p3", f.host("h3"));
-    f.register("p4", f.host("h4"));
+    RecordingStream p3 = childrenOfASourceAndAPartialParent()[0];
     scheduler.pieceFailed(TASK, "p3", "p2", false, false);
     scheduler.pieceFailed(TASK, "p4", "p2", false, false);
     assertThat(p3.lastParents()).contains("p2");
@@ -339,14 +344,9 @@ class TaskSchedulerTest {
 
   @Test
   void aParentThatStallsIsBlockedAtItsFirstStalledPiece() {
-    f.register("p1", f.host("h1"));
-    scheduler.backToSourceStarted(TASK, "p1");
-    f.pieces("p1", "", 0, 9, 100);
-    f.register("p2", f.host("h2"));
-    f.pieces("p2", "p1", 0, 5, 100);
-    RecordingStream p3 = f.register("p3", f.host("h3"));
-    RecordingStream p4 = f.register("p4", f.host("h4"));
-    assertThat(p4.lastParents()).contains("p2");
+    RecordingStream[] children = childrenOfASourceAndAPartialParent();
+    RecordingStream p3 = children[0];
+    RecordingStream p4 = children[1];
     scheduler.pieceFailed(TASK, "p3", "p2", false, true);
     assertThat(p3.lastParents()).doesNotContain("p2");
     assertThat(p4.lastParents()).as("blocked for every child of the task").doesNotContain("p2");
