@@ -120,11 +120,21 @@ public final class GarbageCollector {
     }
     try {
       FileStore fs = Files.getFileStore(store.directory());
-      long total = fs.getTotalSpace();
-      return total <= 0 ? 0 : 100.0 * (total - fs.getUsableSpace() + extraBytes) / total;
+      return diskUsePercent(fs.getTotalSpace(), fs.getUnallocatedSpace(), fs.getUsableSpace(), extraBytes);
     } catch (IOException e) {
       return 0;
     }
+  }
+
+  /**
+   * Disk use as {@code df} shows it: used blocks over what this process could use in all (used
+   * plus available). Blocks the filesystem reserves (for root, or a whole reserve like ext4's
+   * resv_strict) are neither, so they do not make a disk look fuller than it is to us.
+   */
+  static double diskUsePercent(long total, long unallocated, long usable, long extraBytes) {
+    long used = total - unallocated;
+    long capacity = used + usable;
+    return capacity <= 0 ? 0 : 100.0 * (used + extraBytes) / capacity;
   }
 
   private long usableBytes() {

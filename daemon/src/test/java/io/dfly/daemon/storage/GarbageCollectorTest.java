@@ -2,6 +2,7 @@ package io.dfly.daemon.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -32,6 +33,15 @@ class GarbageCollectorTest {
 
   private static Set<String> ids(PieceStore store) {
     return store.tasks().stream().map(TaskStore::taskId).collect(java.util.stream.Collectors.toSet());
+  }
+
+  @Test
+  void diskUseIsCountedAsDfCountsItWithoutReservedBlocks() {
+    long gib = 1L << 30;
+    // This machine's root filesystem: 252 GiB, 23 GiB used, 79 GiB available, the rest reserved.
+    assertThat(GarbageCollector.diskUsePercent(252 * gib, 229 * gib, 79 * gib, 0)).isCloseTo(22.5, within(0.1));
+    assertThat(GarbageCollector.diskUsePercent(252 * gib, 229 * gib, 79 * gib, 10 * gib)).isCloseTo(32.4, within(0.1));
+    assertThat(GarbageCollector.diskUsePercent(0, 0, 0, 0)).isZero();
   }
 
   @Test
