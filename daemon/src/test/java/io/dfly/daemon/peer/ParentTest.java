@@ -28,6 +28,8 @@ class ParentTest {
   private ServerSocket hanging;
   private final List<Socket> accepted = new ArrayList<>();
   private Thread acceptor;
+  private PieceStore store;
+  private BulkHttpClient http;
 
   @BeforeEach
   void startHangingParent() throws Exception {
@@ -48,6 +50,12 @@ class ParentTest {
 
   @AfterEach
   void stop() throws Exception {
+    if (http != null) {
+      http.close();
+    }
+    if (store != null) {
+      store.close();
+    }
     hanging.close();
     synchronized (accepted) {
       for (Socket socket : accepted) {
@@ -65,35 +73,38 @@ class ParentTest {
     return Piece.newBuilder().setNumber(number).setOffset(number * 1024L).setLength(1024).setDigest("0").build();
   }
 
+  /**
+   * Starts {@code count} piece fetches from the parent on virtual threads, through a client with
+   * the given read timeout; their events arrive on the returned queue.
+   */
+  private BlockingQueue<PeerEvent> startFetches(Parent parent, Duration readTimeout, int count) throws Exception {
+    store = new PieceStore(dataDir);
+    http = new BulkHttpClient(Duration.ofSeconds(5), readTimeout);
+    TaskStore task = store.open("t");
+    BlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
+    for (int n = 0; n < count; n++) {
+      Piece piece = piece(n);
+      Thread.ofVirtual().start(() -> parent.fetch(http, null, "t", piece, task, null, events));
+    }
+    return events;
+  }
+
   @Test
   void aPieceWithNoByteForTheTimeoutBlamesTheParentForStalling() throws Exception {
-    try (PieceStore store = new PieceStore(dataDir);
-        BulkHttpClient http = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(1))) {
-      TaskStore task = store.open("t");
-      BlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
-      parent().fetch(http, null, "t", piece(0), task, null, events);
-      assertThat(events.poll(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(PeerEvent.PieceFetchFailed.class,
-          failed -> assertThat(failed.fault()).isEqualTo(PeerEvent.Fault.STALLED));
-    }
+    BlockingQueue<PeerEvent> events = startFetches(parent(), Duration.ofSeconds(1), 1);
+    assertThat(events.poll(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(PeerEvent.PieceFetchFailed.class,
+        failed -> assertThat(failed.fault()).isEqualTo(PeerEvent.Fault.STALLED));
   }
 
   @Test
   void droppingAParentCancelsItsFetchesInFlightInsteadOfWaitingForTheTimeout() throws Exception {
-    try (PieceStore store = new PieceStore(dataDir);
-        BulkHttpClient http = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofMinutes(5))) {
-      TaskStore task = store.open("t");
-      BlockingQueue<PeerEvent> events = new LinkedBlockingQueue<>();
-      Parent parent = parent();
-      for (int n = 0; n < 3; n++) {
-        Piece piece = piece(n);
-        Thread.ofVirtual().start(() -> parent.fetch(http, null, "t", piece, task, null, events));
-      }
-      awaitConnections(3);
-      parent.drop();
-      for (int n = 0; n < 3; n++) {
-        // Well before the five-minute read timeout: the drop closes their connections.
-        assertThat(events.poll(30, TimeUnit.SECONDS)).isInstanceOf(PeerEvent.PieceFetchCancelled.class);
-      }
+    Parent parent = parent();
+    BlockingQueue<PeerEvent> events = startFetches(parent, Duration.ofMinutes(5), 3);
+    awaitConnections(3);
+    parent.drop();
+    for (int n = 0; n < 3; n++) {
+      // Well before the five-minute read timeout: the drop closes their connections.
+      assertThat(events.poll(30, TimeUnit.SECONDS)).isInstanceOf(PeerEvent.PieceFetchCancelled.class);
     }
   }
 
