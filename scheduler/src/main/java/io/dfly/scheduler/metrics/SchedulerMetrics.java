@@ -17,6 +17,7 @@ public final class SchedulerMetrics {
   private final ConcurrentHashMap<String, Counter> blocked = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Counter> backToSource = new ConcurrentHashMap<>();
   private final Counter hostPenalties;
+  private final Counter slowParents;
 
   public SchedulerMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -28,6 +29,9 @@ public final class SchedulerMetrics {
         .register(registry);
     hostPenalties = Counter.builder("dfly.scheduler.host.penalties")
         .description("Penalties given to hosts whose peers were blocked as parents")
+        .register(registry);
+    slowParents = Counter.builder("dfly.scheduler.parents.slow")
+        .description("Parents found slow, whose new children are capped (not blocked)")
         .register(registry);
   }
 
@@ -42,6 +46,10 @@ public final class SchedulerMetrics {
   public void parentBlocked(String reason) {
     blocked.computeIfAbsent(reason, r -> Counter.builder("dfly.scheduler.parents.blocked")
         .description("Parents blocked for a task, by reason").tag("reason", r).register(registry)).increment();
+  }
+
+  public void slowParent() {
+    slowParents.increment();
   }
 
   public void hostPenalised() {

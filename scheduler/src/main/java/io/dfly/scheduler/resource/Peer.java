@@ -40,6 +40,8 @@ public final class Peer {
   private int servedFailures;
   private int costOutlierStreak;
   private boolean rejoined;
+  /** The scheduler logged that this parent's children are capped because it is slow. */
+  private boolean slowNoticed;
   /** Position in the task's peer list, for sampling; -1 once the peer is out of its task. */
   int index = -1;
   Task task;
@@ -141,6 +143,13 @@ public final class Peer {
     rejoined = true;
   }
 
+  /** True the first time it is called after the peer was found slow as a parent, to log it once. */
+  public boolean noticeSlow() {
+    boolean first = !slowNoticed;
+    slowNoticed = true;
+    return first;
+  }
+
   /** Counts a schedule round that found no parent; returns how many in a row. */
   public int countFailedRound() {
     return ++failedRounds;
@@ -181,6 +190,11 @@ public final class Peer {
       servedRelativeCosts = new CostWindow(COST_WINDOW);
     }
     return servedRelativeCosts;
+  }
+
+  /** Pieces in {@link #servedRelativeCosts()}, without making it. */
+  public int servedRelativeCostCount() {
+    return servedRelativeCosts == null ? 0 : servedRelativeCosts.size();
   }
 
   /** The mean of {@link #servedRelativeCosts()}; NaN while it holds none. */

@@ -33,12 +33,16 @@ public final class ParentEvaluator {
   private final int limit;
   private final int sampleSize;
   private final double penaltyLimit;
+  private final double slowCost;
+  private final int slowMinSamples;
 
   public ParentEvaluator(SchedulerConfig config) {
     this.weights = config.evaluator;
     this.limit = config.candidateParentLimit;
     this.sampleSize = config.filterParentLimit;
     this.penaltyLimit = config.badParents.hostPenaltyLimit;
+    this.slowCost = config.badParents.slowParentCost;
+    this.slowMinSamples = config.badParents.slowParentMinSamples;
   }
 
   /** A candidate that passed the filters, with what it offers the child. */
@@ -108,7 +112,8 @@ public final class ParentEvaluator {
 
   private void consider(Task task, Peer child, Peer parent, boolean current, Descendants descendants,
       long mark, long nowNanos, List<Candidate> out) {
-    if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)) {
+    if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)
+        || !current && parent.children().size() >= childCapacity(parent)) {
       return;
     }
     double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.rarity());
@@ -130,6 +135,21 @@ public final class ParentEvaluator {
         && !task.isBlocked(parent.id())
         && !host.isOverloaded()
         && host.penalty(nowNanos) < penaltyLimit;
+  }
+
+  /**
+   * Children a parent may have. A parent measured slow (its pieces cost its children at least
+   * slow-parent-cost times what they pay their other parents: a thin uplink, a busy disk) serves
+   * few children well, and every child it takes on waits for it: it gets candidate-parent-limit
+   * divided by that factor, at least one. Only new children are refused, so none churns. Seed
+   * peers are the task's source and take any number.
+   */
+  int childCapacity(Peer parent) {
+    if (parent.isSeed() || parent.servedRelativeCostCount() < slowMinSamples) {
+      return Integer.MAX_VALUE;
+    }
+    double cost = parent.servedRelativeCostMean();
+    return cost < slowCost ? Integer.MAX_VALUE : Math.max(1, (int) (limit / cost));
   }
 
   /** The weighted score of a candidate, before any bonus for being a current parent. */

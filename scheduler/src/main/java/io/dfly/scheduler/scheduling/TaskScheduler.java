@@ -227,12 +227,25 @@ public final class TaskScheduler {
       PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
       if (verdict != null) {
         block(task, parent, verdict.kind(), verdict.reason());
+      } else {
+        noticeSlow(task, parent);
       }
     }
     if (first) {
       rescheduleWaiting(task); // the peer can serve now
     }
     return parent;
+  }
+
+  /** Logs, once per parent, that it is slow enough to get fewer children (ParentEvaluator#childCapacity). */
+  private void noticeSlow(Task task, Peer parent) {
+    int capacity = evaluator.childCapacity(parent);
+    if (capacity != Integer.MAX_VALUE && parent.noticeSlow()) {
+      log.info("task {}: parent {} on host {} is slow: its pieces cost {}x what its children pay their other parents;"
+          + " it takes new children only while it has fewer than {}", shortId(task.id()), parent.id(),
+          parent.host().id(), String.format("%.1f", parent.servedRelativeCostMean()), capacity);
+      metrics.slowParent();
+    }
   }
 
   /**

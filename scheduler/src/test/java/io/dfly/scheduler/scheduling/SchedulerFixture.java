@@ -107,6 +107,11 @@ final class SchedulerFixture {
         .setContentLength(contentLength).setPieceCount(pieceCount).build());
   }
 
+  double counter(String name) {
+    var counter = registry.find(name).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
   double counter(String name, String tag, String value) {
     var counter = registry.find(name).tag(tag, value).counter();
     return counter == null ? 0 : counter.count();

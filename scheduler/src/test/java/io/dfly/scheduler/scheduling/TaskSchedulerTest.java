@@ -372,6 +372,56 @@ class TaskSchedulerTest {
   }
 
   @Test
+  void aParentWithAThinUplinkKeepsItsChildButGetsNoNewOnesBeyondItsShare() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 63, 100);
+    Host thin = f.host("thin");
+    f.register("p2", thin);
+    f.pieces("p2", "p1", 0, 31, 100);
+    f.register("p3", f.host("h3"));
+    f.pieces("p3", "p1", 32, 63, 100);
+    RecordingStream c1 = f.register("c1", f.host("h4"));
+    assertThat(c1.lastParents()).containsExactlyInAnyOrder("p1", "p2", "p3");
+    // p2's pieces cost c1 three times what p1 and p3 charge: slow, yet not slow enough to block
+    // (slow-factor 4), and it still holds pieces others need.
+    for (int n = 0; n < 24; n += 3) {
+      f.pieces("c1", "p1", n, n, 100);
+      f.pieces("c1", "p3", 32 + n, 32 + n, 100);
+      f.pieces("c1", "p2", n + 1, n + 1, 300);
+    }
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "slow")).isZero();
+    assertThat(f.counter("dfly.scheduler.parents.slow")).isEqualTo(1);
+
+    // Its one child is its share (candidate-parent-limit 4 / cost 3): new peers go elsewhere.
+    RecordingStream c2 = f.register("c2", f.host("h5"));
+    RecordingStream c3 = f.register("c3", f.host("h6"));
+    assertThat(c2.lastParents()).contains("p1", "p3").doesNotContain("p2");
+    assertThat(c3.lastParents()).contains("p1", "p3").doesNotContain("p2");
+    scheduler.tick();
+    assertThat(c1.lastParents()).as("no churn: its child keeps it").contains("p2");
+    assertThat(c2.lastParents()).doesNotContain("p2");
+  }
+
+  @Test
+  void aSlowSeedPeerStillTakesEveryChild() {
+    Host seedHost = f.seedHost("seed");
+    f.register("s", seedHost);
+    f.pieces("s", "", 0, 127, 10);
+    f.register("p1", f.host("h1"));
+    f.pieces("p1", "s", 0, 63, 100);
+    RecordingStream c1 = f.register("c1", f.host("h2"));
+    for (int n = 0; n < 30; n += 2) {
+      f.pieces("c1", "p1", n, n, 100);
+      f.pieces("c1", "s", n + 1, n + 1, 300);
+    }
+    RecordingStream c2 = f.register("c2", f.host("h3"));
+    assertThat(c1.lastParents()).contains("s");
+    assertThat(c2.lastParents()).contains("s");
+    assertThat(f.counter("dfly.scheduler.parents.slow")).isZero();
+  }
+
+  @Test
   void aChildThatIsSlowWithEveryParentBlocksNone() {
     f.register("p1", f.host("h1"));
     scheduler.backToSourceStarted(TASK, "p1");
