@@ -78,12 +78,12 @@ public class SchedulerConfig {
     public double slowFactor = 4;
     /**
      * A parent (not a seed peer) costing this many times what its children pay their other
-     * parents, over at least slow-parent-min-samples pieces, takes new children only while it has
-     * fewer than candidate-parent-limit divided by that factor (at least one); its current children keep it.
+     * parents, over at least slow-parent-min-samples pieces, keeps at most candidate-parent-limit
+     * divided by that factor children (at least one); the others let it go, new ones do not take it.
      */
-    public double slowParentCost = 2;
+    public double slowParentCost = 2.5;
     /** Pieces a parent must have served (to children with other parents) before it counts as slow. */
-    public int slowParentMinSamples = 6;
+    public int slowParentMinSamples = 8;
     /** Each block adds 1 to the host's penalty, which halves every this many seconds. */
     public long hostPenaltyHalfLifeSeconds = 600;
     /** Hosts whose penalty is at least this get no children at all; below it their scores shrink by 1/(1+penalty). */

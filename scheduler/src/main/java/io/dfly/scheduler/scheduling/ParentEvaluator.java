@@ -113,7 +113,7 @@ public final class ParentEvaluator {
   private void consider(Task task, Peer child, Peer parent, boolean current, Descendants descendants,
       long mark, long nowNanos, List<Candidate> out) {
     if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)
-        || !current && parent.children().size() >= childCapacity(parent)) {
+        || otherChildren(parent, child) >= childCapacity(parent)) {
       return;
     }
     double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.rarity());
@@ -141,8 +141,9 @@ public final class ParentEvaluator {
    * Children a parent may have. A parent measured slow (its pieces cost its children at least
    * slow-parent-cost times what they pay their other parents: a thin uplink, a busy disk) serves
    * few children well, and every child it takes on waits for it: it gets candidate-parent-limit
-   * divided by that factor, at least one. Only new children are refused, so none churns. Seed
-   * peers are the task's source and take any number.
+   * divided by that factor, at least one. It was given its children before anyone could measure
+   * it, so those beyond its share let it go, one per decision, until it has its share; the rest
+   * keep it. Seed peers are the task's source and take any number.
    */
   int childCapacity(Peer parent) {
     if (parent.isSeed() || parent.servedRelativeCostCount() < slowMinSamples) {

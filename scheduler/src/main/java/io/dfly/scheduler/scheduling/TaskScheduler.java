@@ -242,7 +242,7 @@ public final class TaskScheduler {
     int capacity = evaluator.childCapacity(parent);
     if (capacity != Integer.MAX_VALUE && parent.noticeSlow()) {
       log.info("task {}: parent {} on host {} is slow: its pieces cost {}x what its children pay their other parents;"
-          + " it takes new children only while it has fewer than {}", shortId(task.id()), parent.id(),
+          + " it keeps at most {} children", shortId(task.id()), parent.id(),
           parent.host().id(), String.format("%.1f", parent.servedRelativeCostMean()), capacity);
       metrics.slowParent();
     }
