@@ -77,13 +77,13 @@ public class SchedulerConfig {
     /** A parent (not a seed peer) costing this many times what its children pay their other parents is blocked. */
     public double slowFactor = 4;
     /**
-     * A parent (not a seed peer) costing this many times what its children pay their other
-     * parents, over at least slow-parent-min-samples pieces, keeps at most candidate-parent-limit
-     * divided by that factor children (at least one); the others let it go, new ones do not take it.
+     * A parent (not a seed peer) that delivers, while busy, less than this share of what the
+     * task's median parent delivers keeps at most candidate-parent-limit times that ratio children
+     * (at least one): the others let it go, new ones do not take it.
      */
-    public double slowParentCost = 2.5;
-    /** Pieces a parent must have served (to children with other parents) before it counts as slow. */
-    public int slowParentMinSamples = 8;
+    public double slowParentShare = 0.4;
+    /** Pieces a parent must have served before its delivery rate is compared. */
+    public int slowParentMinPieces = 8;
     /** Each block adds 1 to the host's penalty, which halves every this many seconds. */
     public long hostPenaltyHalfLifeSeconds = 600;
     /** Hosts whose penalty is at least this get no children at all; below it their scores shrink by 1/(1+penalty). */
@@ -121,9 +121,9 @@ public class SchedulerConfig {
     require(badParents.costMinSamples >= 2, "bad-parents.cost-min-samples must be at least 2");
     require(badParents.costOutlierStreak >= 1, "bad-parents.cost-outlier-streak must be at least 1");
     require(badParents.slowFactor > 1, "bad-parents.slow-factor must be above 1");
-    require(badParents.slowParentCost > 1 && badParents.slowParentCost <= badParents.slowFactor,
-        "bad-parents.slow-parent-cost must be above 1 and at most bad-parents.slow-factor");
-    require(badParents.slowParentMinSamples >= 1, "bad-parents.slow-parent-min-samples must be at least 1");
+    require(badParents.slowParentShare >= 0 && badParents.slowParentShare < 1,
+        "bad-parents.slow-parent-share must be 0 (off) up to below 1");
+    require(badParents.slowParentMinPieces >= 1, "bad-parents.slow-parent-min-pieces must be at least 1");
     require(badParents.hostPenaltyHalfLifeSeconds >= 1,
         "bad-parents.host-penalty-half-life-seconds must be at least 1");
     require(badParents.hostPenaltyLimit > 0, "bad-parents.host-penalty-limit must be positive");

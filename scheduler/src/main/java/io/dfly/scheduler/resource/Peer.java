@@ -40,8 +40,10 @@ public final class Peer {
   private int servedFailures;
   private int costOutlierStreak;
   private boolean rejoined;
-  /** The scheduler logged that this parent's children are capped because it is slow. */
-  private boolean slowNoticed;
+  /** How fast this peer delivers to its children while busy; made when first needed. */
+  private UplinkMeter uplinkMeter;
+  /** Children this peer may have as a parent (fewer when it is slow). */
+  private int childCapacity = Integer.MAX_VALUE;
   /** Position in the task's peer list, for sampling; -1 once the peer is out of its task. */
   int index = -1;
   Task task;
@@ -143,13 +145,6 @@ public final class Peer {
     rejoined = true;
   }
 
-  /** True the first time it is called after the peer was found slow as a parent, to log it once. */
-  public boolean noticeSlow() {
-    boolean first = !slowNoticed;
-    slowNoticed = true;
-    return first;
-  }
-
   /** Counts a schedule round that found no parent; returns how many in a row. */
   public int countFailedRound() {
     return ++failedRounds;
@@ -192,9 +187,20 @@ public final class Peer {
     return servedRelativeCosts;
   }
 
-  /** Pieces in {@link #servedRelativeCosts()}, without making it. */
-  public int servedRelativeCostCount() {
-    return servedRelativeCosts == null ? 0 : servedRelativeCosts.size();
+  public UplinkMeter uplinkMeter() {
+    if (uplinkMeter == null) {
+      uplinkMeter = new UplinkMeter();
+    }
+    return uplinkMeter;
+  }
+
+  /** Children this peer may have as a parent: unbounded unless it was found slow. */
+  public int childCapacity() {
+    return childCapacity;
+  }
+
+  public void setChildCapacity(int capacity) {
+    childCapacity = capacity;
   }
 
   /** The mean of {@link #servedRelativeCosts()}; NaN while it holds none. */

@@ -17,7 +17,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>A candidate must be another peer, on another host, that can serve (fetching, finished, or
  * holding pieces while it waits),
  * is not blocked in the task, whose host is not out of upload slots or penalised past the
- * limit, and that has pieces the child lacks or is fetching them. A host's CPU and memory use
+ * limit, that has room for the child (a slow parent keeps few children: {@link SlowParents}), and
+ * that has pieces the child lacks or is fetching them. A host's CPU and memory use
  * only lower its score: a busy host still serves what nobody else can. A descendant of the child
  * (a peer that reaches it through parent links) qualifies only while it holds pieces the child
  * lacks: those did not come through the child, so no piece travels in a circle, yet two peers
@@ -33,16 +34,12 @@ public final class ParentEvaluator {
   private final int limit;
   private final int sampleSize;
   private final double penaltyLimit;
-  private final double slowCost;
-  private final int slowMinSamples;
 
   public ParentEvaluator(SchedulerConfig config) {
     this.weights = config.evaluator;
     this.limit = config.candidateParentLimit;
     this.sampleSize = config.filterParentLimit;
     this.penaltyLimit = config.badParents.hostPenaltyLimit;
-    this.slowCost = config.badParents.slowParentCost;
-    this.slowMinSamples = config.badParents.slowParentMinSamples;
   }
 
   /** A candidate that passed the filters, with what it offers the child. */
@@ -113,7 +110,7 @@ public final class ParentEvaluator {
   private void consider(Task task, Peer child, Peer parent, boolean current, Descendants descendants,
       long mark, long nowNanos, List<Candidate> out) {
     if (!parent.markCandidate(mark) || !passesFilters(task, child, parent, nowNanos)
-        || otherChildren(parent, child) >= childCapacity(parent)) {
+        || otherChildren(parent, child) >= parent.childCapacity()) {
       return;
     }
     double useful = parent.pieces().rarityMissingFrom(child.pieces(), task.rarity());
@@ -135,22 +132,6 @@ public final class ParentEvaluator {
         && !task.isBlocked(parent.id())
         && !host.isOverloaded()
         && host.penalty(nowNanos) < penaltyLimit;
-  }
-
-  /**
-   * Children a parent may have. A parent measured slow (its pieces cost its children at least
-   * slow-parent-cost times what they pay their other parents: a thin uplink, a busy disk) serves
-   * few children well, and every child it takes on waits for it: it gets candidate-parent-limit
-   * divided by that factor, at least one. It was given its children before anyone could measure
-   * it, so those beyond its share let it go, one per decision, until it has its share; the rest
-   * keep it. Seed peers are the task's source and take any number.
-   */
-  int childCapacity(Peer parent) {
-    if (parent.isSeed() || parent.servedRelativeCostCount() < slowMinSamples) {
-      return Integer.MAX_VALUE;
-    }
-    double cost = parent.servedRelativeCostMean();
-    return cost < slowCost ? Integer.MAX_VALUE : Math.max(1, (int) (limit / cost));
   }
 
   /** The weighted score of a candidate, before any bonus for being a current parent. */

@@ -53,6 +53,7 @@ public final class TaskScheduler {
   private final Hosts hosts;
   private final ParentEvaluator evaluator;
   private final PieceCostJudge costJudge;
+  private final SlowParents slowParents;
   private final SeedTrigger seedTrigger;
   private final SchedulerMetrics metrics;
   private final LongSupplier clock;
@@ -67,6 +68,7 @@ public final class TaskScheduler {
     this.hosts = new Hosts(TimeUnit.SECONDS.toNanos(config.badParents.hostPenaltyHalfLifeSeconds));
     this.evaluator = new ParentEvaluator(config);
     this.costJudge = new PieceCostJudge(config.badParents);
+    this.slowParents = new SlowParents(config);
     this.seedTrigger = seedTrigger;
     this.metrics = metrics;
     this.clock = clock;
@@ -227,25 +229,15 @@ public final class TaskScheduler {
       PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
       if (verdict != null) {
         block(task, parent, verdict.kind(), verdict.reason());
-      } else {
-        noticeSlow(task, parent);
+      }
+      if (report.getCostNanos() > 0) {
+        parent.uplinkMeter().add(now, report.getCostNanos(), piece.getLength());
       }
     }
     if (first) {
       rescheduleWaiting(task); // the peer can serve now
     }
     return parent;
-  }
-
-  /** Logs, once per parent, that it is slow enough to get fewer children (ParentEvaluator#childCapacity). */
-  private void noticeSlow(Task task, Peer parent) {
-    int capacity = evaluator.childCapacity(parent);
-    if (capacity != Integer.MAX_VALUE && parent.noticeSlow()) {
-      log.info("task {}: parent {} on host {} is slow: its pieces cost {}x what its children pay their other parents;"
-          + " it keeps at most {} children", shortId(task.id()), parent.id(),
-          parent.host().id(), String.format("%.1f", parent.servedRelativeCostMean()), capacity);
-      metrics.slowParent();
-    }
   }
 
   /**
@@ -343,6 +335,7 @@ public final class TaskScheduler {
       List<Peer> peers;
       synchronized (task) {
         collectPeers(task, now);
+        reviewSlowParents(task);
         peers = List.copyOf(task.peers());
       }
       // One decision per lock, so that registrations and reports of a large task get in between.
@@ -386,6 +379,17 @@ public final class TaskScheduler {
             TimeUnit.NANOSECONDS.toSeconds(silence));
         peerGone(task, peer, PeerState.LEFT);
       }
+    }
+  }
+
+  /** Parents that deliver far less than the task's others get few children ({@link SlowParents}). */
+  private void reviewSlowParents(Task task) {
+    for (Peer slow : slowParents.review(task)) {
+      log.info("task {}: parent {} on host {} is slow: it delivers {} MB/s while busy, under {} of the task's"
+          + " median parent; it keeps at most {} children", shortId(task.id()), slow.id(), slow.host().id(),
+          String.format("%.1f", slow.uplinkMeter().bytesPerSecond() / 1e6), config.badParents.slowParentShare,
+          slow.childCapacity());
+      metrics.slowParent();
     }
   }
 

@@ -58,6 +58,10 @@ final class SchedulerFixture {
     now += TimeUnit.SECONDS.toNanos(seconds);
   }
 
+  void advanceMillis(long millis) {
+    now += TimeUnit.MILLISECONDS.toNanos(millis);
+  }
+
   Host host(String id) {
     return host(Host.newBuilder().setId(id));
   }
