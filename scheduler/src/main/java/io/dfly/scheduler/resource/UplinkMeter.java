@@ -15,6 +15,7 @@ public final class UplinkMeter {
 
   private double bytes;
   private double busyNanos;
+  private double pieceNanos;
   private long busyUntilNanos = Long.MIN_VALUE;
   private long agedAtNanos;
   private int pieces;
@@ -27,6 +28,7 @@ public final class UplinkMeter {
       double factor = Math.pow(0.5, (endNanos - agedAtNanos) / (double) HALF_LIFE_NANOS);
       bytes *= factor;
       busyNanos *= factor;
+      pieceNanos *= factor;
       agedAtNanos = endNanos;
     }
     long start = endNanos - costNanos;
@@ -35,12 +37,21 @@ public final class UplinkMeter {
       busyUntilNanos = endNanos;
     }
     bytes += length;
+    pieceNanos += costNanos;
     pieces++;
   }
 
   /** Pieces recorded in all. */
   public int pieces() {
     return pieces;
+  }
+
+  /**
+   * Pieces in flight on average while busy: about 1 for a parent asked for one piece at a time,
+   * whose rate then says more about its children than about its uplink.
+   */
+  public double concurrency() {
+    return busyNanos <= 0 ? Double.NaN : pieceNanos / busyNanos;
   }
 
   /** Bytes per second while busy; NaN before any piece with a cost. */

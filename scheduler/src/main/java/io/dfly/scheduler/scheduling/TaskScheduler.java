@@ -385,9 +385,10 @@ public final class TaskScheduler {
   /** Parents that deliver far less than the task's others get few children ({@link SlowParents}). */
   private void reviewSlowParents(Task task) {
     for (Peer slow : slowParents.review(task)) {
-      log.info("task {}: parent {} on host {} is slow: it delivers {} MB/s while busy, under {} of the task's"
-          + " median parent; it keeps at most {} children", shortId(task.id()), slow.id(), slow.host().id(),
-          String.format("%.1f", slow.uplinkMeter().bytesPerSecond() / 1e6), config.badParents.slowParentShare,
+      log.info("task {}: parent {} on host {} is slow: it delivers {} MB/s while busy ({} pieces in flight on"
+          + " average), under {} of the task's median parent; it keeps at most {} children", shortId(task.id()),
+          slow.id(), slow.host().id(), String.format("%.1f", slow.uplinkMeter().bytesPerSecond() / 1e6),
+          String.format("%.1f", slow.uplinkMeter().concurrency()), config.badParents.slowParentShare,
           slow.childCapacity());
       metrics.slowParent();
     }

@@ -18,6 +18,7 @@ class UplinkMeterTest {
       wide.add(10 * SECOND, SECOND, MB);
     }
     assertThat(wide.bytesPerSecond()).isCloseTo(4e6, within(1.0));
+    assertThat(wide.concurrency()).isCloseTo(4, within(1e-9));
   }
 
   @Test
@@ -27,6 +28,7 @@ class UplinkMeterTest {
       thin.add(i * SECOND, SECOND, MB);
     }
     assertThat(thin.bytesPerSecond()).isCloseTo(1e6, within(1.0));
+    assertThat(thin.concurrency()).as("asked for one piece at a time").isCloseTo(1, within(1e-9));
   }
 
   @Test
