@@ -111,6 +111,11 @@ public final class PeerTask {
     limiter.setRate(bytesPerSecond);
   }
 
+  /** This task's share of the host's download rate: a child of it weighted by the task's priority. */
+  RateLimiter limiter() {
+    return limiter;
+  }
+
   /** Completes when this download ends, whatever the outcome; for bookkeeping. */
   CompletableFuture<TaskStore> result() {
     return result;

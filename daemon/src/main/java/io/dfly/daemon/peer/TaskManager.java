@@ -48,13 +48,20 @@ public final class TaskManager {
 
   public TaskManager(DaemonConfig config, Host host, PieceStore pieceStore, SchedulerClient scheduler,
       PeerChannels peerChannels) {
+    this(config, host, pieceStore, scheduler, peerChannels,
+        new RateLimiter(config.downloadRate.isBlank() ? 0 : ByteSize.parse(config.downloadRate)));
+  }
+
+  /** As the public constructor, with the host's download rate given: for tests, a limiter on their own clock. */
+  TaskManager(DaemonConfig config, Host host, PieceStore pieceStore, SchedulerClient scheduler,
+      PeerChannels peerChannels, RateLimiter downloadRate) {
     this.config = config;
     this.host = host;
     this.pieceStore = pieceStore;
     this.scheduler = scheduler;
     this.peerChannels = peerChannels;
     this.sources = SourceClients.create(config.source);
-    this.downloadRate = new RateLimiter(config.downloadRate.isBlank() ? 0 : ByteSize.parse(config.downloadRate));
+    this.downloadRate = downloadRate;
     this.httpClient = new BulkHttpClient(Duration.ofSeconds(5), Duration.ofSeconds(config.pieceTimeoutSeconds));
   }
 

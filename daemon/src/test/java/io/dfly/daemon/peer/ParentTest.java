@@ -7,12 +7,8 @@ import io.dfly.api.common.v1.Piece;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
 import io.dfly.source.http.BulkHttpClient;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -25,27 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
 class ParentTest {
   @TempDir
   Path dataDir;
-  private ServerSocket hanging;
-  private final List<Socket> accepted = new ArrayList<>();
-  private Thread acceptor;
+  private HangingUploadServer hanging;
   private PieceStore store;
   private BulkHttpClient http;
 
   @BeforeEach
   void startHangingParent() throws Exception {
-    hanging = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-    acceptor = Thread.ofVirtual().start(() -> {
-      try {
-        while (true) {
-          Socket socket = hanging.accept();
-          synchronized (accepted) {
-            accepted.add(socket);
-          }
-        }
-      } catch (java.io.IOException closed) {
-        // the test is over
-      }
-    });
+    hanging = new HangingUploadServer(null);
   }
 
   @AfterEach
@@ -57,16 +39,10 @@ class ParentTest {
       store.close();
     }
     hanging.close();
-    synchronized (accepted) {
-      for (Socket socket : accepted) {
-        socket.close();
-      }
-    }
-    acceptor.join();
   }
 
   private Parent parent() {
-    return new Parent("p1", Host.newBuilder().setIp("127.0.0.1").setUploadPort(hanging.getLocalPort()).build());
+    return new Parent("p1", Host.newBuilder().setIp("127.0.0.1").setUploadPort(hanging.port()).build());
   }
 
   private static Piece piece(int number) {
@@ -100,23 +76,11 @@ class ParentTest {
   void droppingAParentCancelsItsFetchesInFlightInsteadOfWaitingForTheTimeout() throws Exception {
     Parent parent = parent();
     BlockingQueue<PeerEvent> events = startFetches(parent, Duration.ofMinutes(5), 3);
-    awaitConnections(3);
+    hanging.awaitRequests(3);
     parent.drop();
     for (int n = 0; n < 3; n++) {
       // Well before the five-minute read timeout: the drop closes their connections.
       assertThat(events.poll(30, TimeUnit.SECONDS)).isInstanceOf(PeerEvent.PieceFetchCancelled.class);
     }
-  }
-
-  private void awaitConnections(int count) throws InterruptedException {
-    for (int i = 0; i < 500; i++) {
-      synchronized (accepted) {
-        if (accepted.size() >= count) {
-          return;
-        }
-      }
-      Thread.sleep(10);
-    }
-    throw new AssertionError("the fetches did not connect");
   }
 }

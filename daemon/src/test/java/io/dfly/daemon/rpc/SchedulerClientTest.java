@@ -4,21 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dfly.api.common.v1.Host;
-import io.dfly.api.scheduler.v1.AnnounceHostRequest;
-import io.dfly.api.scheduler.v1.AnnounceHostResponse;
 import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.AnnouncePeerResponse;
 import io.dfly.api.scheduler.v1.PeerFinished;
 import io.dfly.api.scheduler.v1.PieceFinished;
 import io.dfly.api.scheduler.v1.RegisterPeer;
 import io.dfly.api.common.v1.Piece;
-import io.dfly.api.scheduler.v1.SchedulerGrpc;
 import io.dfly.common.net.HostPort;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import io.dfly.common.auth.ClusterToken;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,15 +28,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Liveness and task ownership over real gRPC connections. The schedulers here are stand-ins that
- * only take host announcements and open peer streams (the real scheduler is not a dependency of
- * this module); SchedulerFailoverTest covers the same with real scheduler processes.
+ * Liveness and task ownership over real gRPC connections. The schedulers here are stand-ins
+ * ({@link StandInScheduler}) that only take host announcements and open peer streams;
+ * SchedulerFailoverTest covers the same with real scheduler processes.
  */
 class SchedulerClientTest {
   private static final Host HOST = Host.newBuilder().setId("host-1").setIp("127.0.0.1").build();
   private static final List<String> TASKS = IntStream.range(0, 200).mapToObj(i -> "task-" + i).toList();
 
-  private final List<Server> servers = new ArrayList<>();
+  private final List<StandInScheduler> schedulers = new ArrayList<>();
   /** Every peer-stream request the stand-in schedulers received. */
   private final BlockingQueue<AnnouncePeerRequest> received = new LinkedBlockingQueue<>();
   private SchedulerClient client;
@@ -52,7 +46,7 @@ class SchedulerClientTest {
     if (client != null) {
       client.close();
     }
-    servers.forEach(Server::shutdownNow);
+    schedulers.forEach(StandInScheduler::close);
   }
 
   @Test
@@ -68,7 +62,7 @@ class SchedulerClientTest {
     assertThat(owners.values().stream().distinct()).as("tasks spread over all three").hasSize(3);
 
     HostPort dead = addresses.get(1);
-    servers.get(1).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    schedulers.get(1).kill();
     assertThat(client.announceHost()).isEqualTo(2);
 
     Predicate<String> movedAway = moves.poll(5, TimeUnit.SECONDS);
@@ -105,12 +99,12 @@ class SchedulerClientTest {
     SchedulerClient.PeerStream stream = client.announcePeer(task, failuresTo(errors));
     stream.requests().onNext(AnnouncePeerRequest.newBuilder().setTaskId(task).build());
 
-    servers.get(ownerIndex).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    schedulers.get(ownerIndex).kill();
     assertThat(errors.poll(5, TimeUnit.SECONDS)).isNotNull();
     assertThat(client.announcePeer(task, failuresTo(errors)).scheduler())
         .as("registering again goes to the other one").isEqualTo(addresses.get(1 - ownerIndex).toString());
 
-    servers.get(1 - ownerIndex).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    schedulers.get(1 - ownerIndex).kill();
     client.announceHost();
     assertThatThrownBy(() -> client.announcePeer(task, failuresTo(errors)))
         .isInstanceOf(SchedulerClient.NoSchedulerException.class);
@@ -190,38 +184,8 @@ class SchedulerClientTest {
 
   /** A stand-in scheduler on {@code port} (0: any free one). */
   private HostPort start(int port) throws IOException {
-    java.util.Set<String> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-        .addService(new SchedulerGrpc.SchedulerImplBase() {
-          @Override
-          public void announceHost(AnnounceHostRequest request, StreamObserver<AnnounceHostResponse> responses) {
-            boolean newHost = known.add(request.getHost().getId());
-            responses.onNext(AnnounceHostResponse.newBuilder().setNewHost(newHost).build());
-            responses.onCompleted();
-          }
-
-          @Override
-          public StreamObserver<AnnouncePeerRequest> announcePeer(StreamObserver<AnnouncePeerResponse> responses) {
-            return new StreamObserver<>() {
-              @Override
-              public void onNext(AnnouncePeerRequest request) {
-                received.add(request);
-              }
-
-              @Override
-              public void onError(Throwable t) {
-              }
-
-              @Override
-              public void onCompleted() {
-                responses.onCompleted();
-              }
-            };
-          }
-        })
-        .build()
-        .start();
-    servers.add(server);
-    return new HostPort("127.0.0.1", server.getPort());
+    StandInScheduler scheduler = new StandInScheduler(port, received);
+    schedulers.add(scheduler);
+    return scheduler.address();
   }
 }
