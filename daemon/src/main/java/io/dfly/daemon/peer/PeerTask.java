@@ -371,14 +371,20 @@ public final class PeerTask {
       } else if (known.dropped) {
         // The scheduler re-evaluates parents every round: one it let go of may come back.
         known.revive(manager.peerChannels(), taskId, peerId, events);
-        log.info("task {}: parent {} offered again", taskId, known.peerId);
+        log.info("task {}: parent {} ({}) offered again", taskId, known.peerId, known.host.getIp());
       }
     }
     for (Parent parent : parents.values()) {
       if (!wanted.contains(parent.peerId) && !parent.dropped) {
-        parent.drop();
+        letGo(parent, "no longer offered");
       }
     }
+  }
+
+  /** Lets go of a parent (its piece stream ends, its fetches in flight are cancelled), saying why. */
+  private void letGo(Parent parent, String why) {
+    log.info("task {}: parent {} ({}) let go: {}", taskId, parent.peerId, parent.host.getIp(), why);
+    parent.drop();
   }
 
   private void onParentUpdate(PeerEvent.ParentUpdate update) {
@@ -392,7 +398,7 @@ public final class PeerTask {
       }
     } catch (IllegalStateException e) {
       log.warn("task {}: parent {} disagrees on the layout: {}", taskId, parent.peerId, e.getMessage());
-      parent.drop();
+      letGo(parent, "it disagrees on the layout");
       return;
     }
     for (Piece piece : update.pieces()) {
@@ -404,8 +410,7 @@ public final class PeerTask {
   private void onParentEnded(PeerEvent.ParentEnded ended) {
     Parent parent = parents.get(ended.parentId());
     if (parent != null && ended.error() != null && !parent.dropped) {
-      log.info("task {}: parent {} went away: {}", taskId, parent.peerId, ended.error());
-      parent.drop();
+      letGo(parent, "it went away: " + ended.error());
     }
   }
 
@@ -653,7 +658,11 @@ public final class PeerTask {
     // scheduler may offer it again. Other errors may pass, so they need to repeat.
     if (parent != null && !parent.dropped
         && (failed.fault() != PeerEvent.Fault.FAILED || ++parent.failures >= PARENT_FAILURE_LIMIT)) {
-      parent.drop();
+      letGo(parent, switch (failed.fault()) {
+        case CORRUPT -> "it served a corrupt piece";
+        case STALLED -> "it stalled";
+        case FAILED -> parent.failures + " pieces from it failed";
+      });
     }
     if (parents.values().stream().allMatch(p -> p.dropped) && scheduler == null) {
       startBackToSource("no parent left");
