@@ -71,7 +71,8 @@ public class SchedulerConfig {
     public int costMinSamples = 16;
     /**
      * Served pieces in a row, each above the parent's own history by 3 standard deviations and by
-     * slow-factor times its mean, and costing slow-factor times what the child pays others, that block it.
+     * slow-factor times its mean, and costing slow-factor times what the child pays others, that
+     * block it; pieces that were in flight together (one pause of the parent) count once.
      */
     public int costOutlierStreak = 5;
     /** A parent (not a seed peer) costing this many times what its children pay their other parents is blocked. */

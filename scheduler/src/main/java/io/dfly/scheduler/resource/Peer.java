@@ -39,6 +39,8 @@ public final class Peer {
   private int failedRounds;
   private int servedFailures;
   private int costOutlierStreak;
+  /** When the last outlier piece of the streak was reported. */
+  private long costOutlierUntilNanos = Long.MIN_VALUE;
   private boolean rejoined;
   /** How fast this peer delivers to its children while busy; made when first needed. */
   private UplinkMeter uplinkMeter;
@@ -213,8 +215,23 @@ public final class Peer {
     return costOutlierStreak;
   }
 
-  public void setCostOutlierStreak(int streak) {
-    costOutlierStreak = streak;
+  /**
+   * Counts a served piece whose cost was an outlier, reported at {@code endNanos} after
+   * {@code costNanos}, and returns the streak. Pieces that were in flight together count once:
+   * one pause of the parent (a GC, a busy core, a disk flush) slows every piece it is serving,
+   * and that is one event, not a trend.
+   */
+  public int countCostOutlier(long endNanos, long costNanos) {
+    if (endNanos - costNanos >= costOutlierUntilNanos) {
+      costOutlierStreak++;
+    }
+    costOutlierUntilNanos = Math.max(costOutlierUntilNanos, endNanos);
+    return costOutlierStreak;
+  }
+
+  /** A served piece cost what its history says: the streak of outliers is broken. */
+  public void resetCostOutliers() {
+    costOutlierStreak = 0;
   }
 
   /** Marks this peer as a candidate of decision {@code mark}; false when it was already. */

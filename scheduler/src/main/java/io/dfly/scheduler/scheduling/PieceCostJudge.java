@@ -12,6 +12,7 @@ import io.dfly.scheduler.resource.Peer;
  * the task (its children pay it several times what they pay their other parents). Both need
  * the parent to cost several times what the children pay others: costs that rise because a
  * parent's uplink is shared by more children are load, not a fault, and rise for every parent.
+ * A jump must last: pieces that were in flight together when the parent paused count as one.
  * Seed peers are never blocked for cost, only for failed or corrupt pieces: they are the
  * task's source, and the busiest parent by design.
  */
@@ -32,10 +33,10 @@ final class PieceCostJudge {
   }
 
   /**
-   * Records that {@code child} got a piece of {@code length} bytes from {@code parent} in
-   * {@code costNanos}; returns why the parent is now an outlier, or null.
+   * Records that {@code child} reported, at {@code nowNanos}, a piece of {@code length} bytes
+   * from {@code parent} that took {@code costNanos}; returns why the parent is now an outlier, or null.
    */
-  Verdict record(Peer child, Peer parent, long costNanos, long length) {
+  Verdict record(Peer child, Peer parent, long nowNanos, long costNanos, long length) {
     if (costNanos <= 0 || length <= 0) {
       return null;
     }
@@ -52,7 +53,11 @@ final class PieceCostJudge {
       double mean = served.mean();
       outlier = relative >= slowFactor
           && relative > Math.max(mean + SIGMAS * served.standardDeviation(), slowFactor * mean);
-      parent.setCostOutlierStreak(outlier ? parent.costOutlierStreak() + 1 : 0);
+      if (outlier) {
+        parent.countCostOutlier(nowNanos, costNanos);
+      } else {
+        parent.resetCostOutliers();
+      }
     }
     if (!outlier) {
       served.add(relative); // outliers stay out of the history they are judged against

@@ -226,7 +226,7 @@ public final class TaskScheduler {
     if (parent != null) {
       parent.reported(now);
       parent.host().countUpload(true);
-      PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, report.getCostNanos(), piece.getLength());
+      PieceCostJudge.Verdict verdict = costJudge.record(peer, parent, now, report.getCostNanos(), piece.getLength());
       if (verdict != null) {
         block(task, parent, verdict.kind(), verdict.reason());
       }

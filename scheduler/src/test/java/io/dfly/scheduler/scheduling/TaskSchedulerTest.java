@@ -473,18 +473,55 @@ class TaskSchedulerTest {
       f.pieces("c", "p2", n + 1, n + 1, 100 - n % 5);
     }
     assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
-    // p2's link degrades: its next pieces take ten times as long.
+    // p2's link degrades: its next pieces take ten times as long, one after the other.
     for (int i = 0; i < 4; i++, n += 2) {
+      f.advanceMillis(1000);
       f.pieces("c", "p1", n, n, 100);
       f.pieces("c", "p2", n + 1, n + 1, 1000);
     }
     assertThat(child.lastParents()).as("four pieces are not yet a trend").containsExactlyInAnyOrder("p1", "p2");
     for (int i = 0; i < 1; i++, n += 2) {
+      f.advanceMillis(1000);
       f.pieces("c", "p1", n, n, 100);
       f.pieces("c", "p2", n + 1, n + 1, 1000);
     }
     assertThat(child.lastParents()).containsExactly("p1");
     assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "cost_jump")).isEqualTo(1);
+  }
+
+  @Test
+  void oneLongPauseOfAParentIsOneEventNotAStreak() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 99, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 99, 100);
+    RecordingStream c1 = f.register("c1", f.host("h3"));
+    RecordingStream c2 = f.register("c2", f.host("h4"));
+    int n = 0;
+    for (; n < 40; n += 2) {
+      f.advanceMillis(100);
+      for (String child : List.of("c1", "c2")) {
+        f.pieces(child, "p1", n, n, 100 + n % 7);
+        f.pieces(child, "p2", n + 1, n + 1, 100 - n % 5);
+      }
+    }
+    // p2 stops for 3 s (a long GC, a descheduled VM): the eight pieces it was serving to its two
+    // children all end late, together. Then it serves as before.
+    f.advanceMillis(3000);
+    for (String child : List.of("c1", "c2")) {
+      f.pieces(child, "p2", n, n + 3, 3000);
+    }
+    for (n += 4; n < 60; n += 2) {
+      f.advanceMillis(100);
+      for (String child : List.of("c1", "c2")) {
+        f.pieces(child, "p1", n, n, 100);
+        f.pieces(child, "p2", n + 1, n + 1, 100);
+      }
+    }
+    assertThat(f.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+    assertThat(c1.lastParents()).contains("p2");
+    assertThat(c2.lastParents()).contains("p2");
   }
 
   @Test
