@@ -9,7 +9,8 @@ import io.dfly.scheduler.resource.Peer;
  * child (its link, its rate limit) as about the parent, so a piece's cost per byte is taken
  * relative to what the same child pays its other parents, and a parent is judged on those
  * ratios: against its own history (a jump far above it that lasts several pieces) and against
- * the task (its children pay it several times what they pay their other parents). Both need
+ * the task (its children pay it several times what they pay their other parents, while it
+ * delivers far less than the task's other parents in all: {@link SlowParents}). Both need
  * the parent to cost several times what the children pay others: costs that rise because a
  * parent's uplink is shared by more children are load, not a fault, and rise for every parent.
  * A jump must last: pieces that were in flight together when the parent paused count as one.
@@ -69,9 +70,11 @@ final class PieceCostJudge {
       return new Verdict("cost_jump", String.format("its last %d pieces cost far more than its history"
           + " (the last %.1fx what its children pay others)", parent.costOutlierStreak(), relative));
     }
-    if (served.size() >= minSamples && served.mean() >= slowFactor) {
-      return new Verdict("slow", String.format("its pieces cost %.1fx what its children pay their other parents",
-          served.mean()));
+    // Per piece, a busy parent shared by many children costs as much as a slow one; only one
+    // that also delivers little in all (SlowParents capped it) is slow.
+    if (served.size() >= minSamples && served.mean() >= slowFactor && parent.childCapacity() != Integer.MAX_VALUE) {
+      return new Verdict("slow", String.format("its pieces cost %.1fx what its children pay their other parents,"
+          + " and it delivers less than its share", served.mean()));
     }
     return null;
   }

@@ -355,20 +355,56 @@ class TaskSchedulerTest {
 
   @Test
   void aParentFarSlowerThanTheChildrensOtherParentsIsBlocked() {
+    RecordingStream[] children = childrenOfThreeParents();
+    // Every 800 ms p1 and p3 each deliver a piece to both children in 100 ms; p2 needs the whole
+    // 800 ms for its two: 8x the cost per piece, an eighth of the bytes.
+    for (int n = 0; n < 30; n += 3) {
+      f.advanceMillis(800);
+      for (String child : List.of("c1", "c2")) {
+        f.pieces(child, "p1", n, n, 100);
+        f.pieces(child, "p3", 32 + n % 30, 32 + n % 30, 100);
+        f.pieces(child, "p2", n + 1, n + 1, 800);
+      }
+      scheduler.tick();
+    }
+    assertThat(children[0].lastParents()).doesNotContain("p2");
+    assertThat(children[1].lastParents()).doesNotContain("p2");
+    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "slow")).isEqualTo(1);
+  }
+
+  @Test
+  void aParentWhosePiecesCostMoreBecauseManyChildrenShareItsUplinkIsNotBlocked() {
+    RecordingStream[] children = childrenOfThreeParents();
+    // p2 serves each child four pieces at once, each in 500 ms, where p1 and p3 serve one in
+    // 100 ms: 5x the cost per piece, yet 80 % of their bytes. It is busy, not slow.
+    for (int n = 0; n < 24; n += 6) {
+      f.advanceMillis(500);
+      for (String child : List.of("c1", "c2")) {
+        f.pieces(child, "p1", n, n, 100);
+        f.pieces(child, "p3", 32 + n, 32 + n, 100);
+        f.pieces(child, "p2", n + 1, n + 4, 500);
+      }
+      scheduler.tick();
+    }
+    assertThat(f.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+    assertThat(children[0].lastParents()).contains("p2");
+    assertThat(children[1].lastParents()).contains("p2");
+  }
+
+  /** Parents p1 (from the origin), p2 and p3 holding pieces, and children c1 and c2 of all three. */
+  private RecordingStream[] childrenOfThreeParents() {
     f.register("p1", f.host("h1"));
     scheduler.backToSourceStarted(TASK, "p1");
     f.pieces("p1", "", 0, 63, 100);
     f.register("p2", f.host("h2"));
-    f.pieces("p2", "p1", 0, 31, 100);
-    RecordingStream child = f.register("c", f.host("h3"));
-    assertThat(child.lastParents()).containsExactlyInAnyOrder("p1", "p2");
-    // The same child gets a piece from p1 in 100 ms and from p2 in 800 ms, again and again.
-    for (int n = 0; n < 40; n += 2) {
-      f.pieces("c", "p1", n, n, 100);
-      f.pieces("c", "p2", n + 1, n + 1, 800);
-    }
-    assertThat(child.lastParents()).containsExactly("p1");
-    assertThat(f.counter("dfly.scheduler.parents.blocked", "reason", "slow")).isEqualTo(1);
+    f.pieces("p2", "", 0, 31, 100);
+    f.register("p3", f.host("h3"));
+    f.pieces("p3", "", 32, 63, 100);
+    RecordingStream c1 = f.register("c1", f.host("h4"));
+    RecordingStream c2 = f.register("c2", f.host("h5"));
+    assertThat(c1.lastParents()).contains("p1", "p2", "p3");
+    assertThat(c2.lastParents()).contains("p1", "p2", "p3");
+    return new RecordingStream[] {c1, c2};
   }
 
   @Test
