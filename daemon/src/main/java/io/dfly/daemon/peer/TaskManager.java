@@ -24,6 +24,8 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,9 @@ public final class TaskManager {
   private final SourceClients sources;
   private final BulkHttpClient httpClient;
   private final ConcurrentHashMap<String, PeerTask> active = new ConcurrentHashMap<>();
+  /** Signalled whenever a download joins {@link #active}, for {@link #awaitTask}. */
+  private final ReentrantLock startLock = new ReentrantLock();
+  private final Condition started = startLock.newCondition();
   private volatile GarbageCollector gc;
   private final RateLimiter downloadRate;
 
@@ -79,6 +84,27 @@ public final class TaskManager {
    */
   public CompletableFuture<TaskStore> download(Download requested, long rateLimit, ByteRange range,
       boolean inOrder) {
+    return download(requested, rateLimit, range, inOrder, "");
+  }
+
+  /**
+   * A scheduler triggered this seed peer: it fetches the task as the peer {@code peerId} the
+   * scheduler named (empty: under an id of its own), or announces it under that id when it is
+   * complete here, so that the seed peer the scheduler offers already registers either way. A
+   * download of the task running here goes on under its own id.
+   */
+  public void seed(Download download, String peerId) {
+    TaskStore existing = pieceStore.find(TaskId.of(download));
+    if (existing != null && existing.isComplete() && existing.isIntact()) {
+      announceFinished(existing, peerId);
+    } else {
+      download(download, 0, null, false, peerId);
+    }
+  }
+
+  /** As {@link #download(Download, long, ByteRange, boolean)}, a new download as {@code peerId} (empty: a new id). */
+  private CompletableFuture<TaskStore> download(Download requested, long rateLimit, ByteRange range,
+      boolean inOrder, String peerId) {
     // Imported files have no origin: only peers that hold them can serve them.
     boolean imported = requested.getUrl().startsWith(CACHE_SCHEME);
     if (!imported) {
@@ -99,7 +125,7 @@ public final class TaskManager {
       existing.touch();
       return CompletableFuture.completedFuture(existing);
     }
-    return join(taskId, download, rateLimit, range, inOrder);
+    return join(taskId, download, rateLimit, range, inOrder, peerId);
   }
 
   /**
@@ -115,18 +141,19 @@ public final class TaskManager {
   }
 
   private CompletableFuture<TaskStore> join(String taskId, Download download, long rateLimit, ByteRange range,
-      boolean inOrder) {
+      boolean inOrder, String peerId) {
     while (true) {
       PeerTask task = active.computeIfAbsent(taskId, id -> {
-        String peerId = host.getId() + "-" + UUID.randomUUID();
         TaskStore store = pieceStore.open(id);
         store.recordDownload(download);
         store.touch();
-        PeerTask created = new PeerTask(this, download, id, peerId, store,
+        String self = peerId.isEmpty() ? host.getId() + "-" + UUID.randomUUID() : peerId;
+        PeerTask created = new PeerTask(this, download, id, self, store,
             downloadRate.child(rateLimit, shareWeight(download.getPriority())));
         created.result().whenComplete((done, error) -> active.remove(id, created));
         return created;
       });
+      taskStarted();
       CompletableFuture<TaskStore> wanted = task.want(range, inOrder);
       if (wanted != null) {
         if (rateLimit > 0) {
@@ -144,11 +171,16 @@ public final class TaskManager {
    * pieces and finishes at once.
    */
   public void announceFinished(TaskStore store) {
+    announceFinished(store, "");
+  }
+
+  /** As {@link #announceFinished(TaskStore)}, as the peer {@code peerId} (empty: a new id). */
+  private void announceFinished(TaskStore store, String peerId) {
     Download download = store.download();
     if (download == null || !store.isComplete()) {
       return;
     }
-    join(store.taskId(), download, 0, null, false).whenComplete((done, error) -> {
+    join(store.taskId(), download, 0, null, false, peerId).whenComplete((done, error) -> {
       if (error != null) {
         log.warn("task {}: announcing it failed: {}", store.taskId(), error.getMessage());
       }
@@ -270,6 +302,39 @@ public final class TaskManager {
   /** True while this host is downloading the task. */
   public boolean isDownloading(String taskId) {
     return active.containsKey(taskId);
+  }
+
+  /**
+   * The task's store, waiting up to {@code timeout} until the task is complete here or
+   * downloading: the scheduler offers a seed peer from the moment it triggers it, so a child may
+   * ask it for pieces before the trigger has arrived. Null when this host has nothing of the task.
+   */
+  public TaskStore awaitTask(String taskId, Duration timeout) throws InterruptedException {
+    long left = timeout.toNanos();
+    startLock.lock();
+    try {
+      while (left > 0 && !isCompleteOrDownloading(taskId)) {
+        left = started.awaitNanos(left);
+      }
+    } finally {
+      startLock.unlock();
+    }
+    return pieceStore.find(taskId);
+  }
+
+  private boolean isCompleteOrDownloading(String taskId) {
+    TaskStore store = pieceStore.find(taskId);
+    return store != null && (store.isComplete() || isDownloading(taskId));
+  }
+
+  /** Wakes {@link #awaitTask}: a download may have started. */
+  private void taskStarted() {
+    startLock.lock();
+    try {
+      started.signalAll();
+    } finally {
+      startLock.unlock();
+    }
   }
 
   public PieceStore pieceStore() {

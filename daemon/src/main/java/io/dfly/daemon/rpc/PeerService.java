@@ -13,6 +13,7 @@ import io.dfly.daemon.storage.TaskStore;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -23,6 +24,9 @@ import org.slf4j.LoggerFactory;
 public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
   private static final Logger log = LoggerFactory.getLogger(PeerService.class);
   private static final long POLL_MILLIS = 1000;
+
+  /** How long a seed peer's piece stream waits for a triggered task to start here. */
+  private static final Duration SEED_START_WAIT = Duration.ofSeconds(3);
 
   /** How often a seed's piece stream looks for new pieces while it hands pieces out. */
   private static final long HANDOUT_POLL_MILLIS = 50;
@@ -40,16 +44,26 @@ public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
 
   @Override
   public void syncPieces(SyncPiecesRequest request, StreamObserver<SyncPiecesResponse> responses) {
-    TaskStore store = tasks.pieceStore().find(request.getTaskId());
-    if (store == null) {
-      responses.onError(Status.NOT_FOUND.withDescription("task " + request.getTaskId() + " is not here")
-          .asRuntimeException());
-      return;
-    }
     ServerCallStreamObserver<SyncPiecesResponse> stream = (ServerCallStreamObserver<SyncPiecesResponse>) responses;
     stream.setOnCancelHandler(() -> { });
     String child = request.getRequesterPeerId();
-    Thread.ofVirtual().name("sync-" + child).start(() -> streamPieces(store, child, stream));
+    Thread.ofVirtual().name("sync-" + child).start(() -> syncPieces(request.getTaskId(), child, stream));
+  }
+
+  private void syncPieces(String taskId, String child, ServerCallStreamObserver<SyncPiecesResponse> stream) {
+    TaskStore store;
+    try {
+      // The scheduler offers a seed peer as soon as it triggers it: its children may come first.
+      store = tasks.awaitTask(taskId, seedPeer ? SEED_START_WAIT : Duration.ZERO);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    if (store == null) {
+      stream.onError(Status.NOT_FOUND.withDescription("task " + taskId + " is not here").asRuntimeException());
+    } else {
+      streamPieces(store, child, stream);
+    }
   }
 
   /**
@@ -129,8 +143,9 @@ public final class PeerService extends DfdaemonPeerGrpc.DfdaemonPeerImplBase {
       if (!request.getTaskId().isEmpty() && !request.getTaskId().equals(taskId)) {
         throw new IllegalArgumentException("task id " + request.getTaskId() + " does not match the download");
       }
-      log.info("seed trigger for task {} ({})", taskId, request.getDownload().getUrl());
-      tasks.download(request.getDownload());
+      log.info("seed trigger for task {} ({}) as peer {}", taskId, request.getDownload().getUrl(),
+          request.getPeerId().isEmpty() ? "(any)" : request.getPeerId());
+      tasks.seed(request.getDownload(), request.getPeerId());
       responses.onNext(Empty.getDefaultInstance());
       responses.onCompleted();
     } catch (IllegalArgumentException e) {

@@ -18,6 +18,7 @@ import io.dfly.daemon.rpc.SchedulerClient;
 import io.dfly.daemon.rpc.StandInScheduler;
 import io.dfly.daemon.storage.PieceStore;
 import io.dfly.daemon.storage.TaskStore;
+import io.dfly.daemon.upload.SeedHandout;
 import io.dfly.daemon.upload.UploadServer;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -96,7 +97,22 @@ final class PeerHarness implements AutoCloseable {
    */
   Host parent(String hostId, String taskId, byte[] content, long pieceLength) throws Exception {
     PieceStore pieces = store(hostId);
-    TaskStore task = pieces.open(taskId);
+    fill(pieces.open(taskId), content, pieceLength);
+    TaskManager tasks = new TaskManager(new DaemonConfig(), host(hostId, 0, 0), pieces, schedulerClient, peerChannels);
+    return serve(hostId, tasks, null);
+  }
+
+  /** A seed host, empty at first: its downloads go through {@code tasks}, its pieces to children as a seed peer's. */
+  record Seed(Host host, TaskManager tasks) {}
+
+  Seed seed(String hostId) throws Exception {
+    TaskManager tasks = new TaskManager(new DaemonConfig(), host(hostId, 0, 0), store(hostId), schedulerClient,
+        peerChannels);
+    return new Seed(serve(hostId, tasks, new SeedHandout()), tasks);
+  }
+
+  /** Puts all of {@code content} into {@code task}, cut in pieces of {@code pieceLength}, and completes it. */
+  static void fill(TaskStore task, byte[] content, long pieceLength) throws IOException {
     task.setLayout(content.length, pieceLength);
     for (int n = 0; n < PieceMath.pieceCount(content.length, pieceLength); n++) {
       long offset = PieceMath.offset(n, pieceLength);
@@ -105,14 +121,17 @@ final class PeerHarness implements AutoCloseable {
           n, offset, length, true));
     }
     task.markComplete();
-    TaskManager tasks = new TaskManager(new DaemonConfig(), host(hostId, 0, 0), pieces, schedulerClient, peerChannels);
+  }
+
+  /** Serves the store of {@code tasks}: piece lists over gRPC (a seed peer's with {@code handouts}), bytes over HTTP. */
+  private Host serve(String hostId, TaskManager tasks, SeedHandout handouts) throws Exception {
     Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(new PeerService(tasks, null))
+        .addService(new PeerService(tasks, handouts))
         .build()
         .start();
     opened.push(grpc::shutdownNow);
-    UploadServer upload = new UploadServer("127.0.0.1", 0, pieces, new RateLimiter(0), 200,
-        UploadServer.UploadListener.NONE, NO_TOKEN);
+    UploadServer upload = new UploadServer("127.0.0.1", 0, tasks.pieceStore(), new RateLimiter(0), 200,
+        handouts == null ? UploadServer.UploadListener.NONE : handouts::uploaded, NO_TOKEN);
     opened.push(upload);
     return host(hostId, grpc.getPort(), upload.port());
   }

@@ -42,6 +42,8 @@ public final class Peer {
   /** When the last outlier piece of the streak was reported. */
   private long costOutlierUntilNanos = Long.MIN_VALUE;
   private boolean rejoined;
+  /** False for a peer the scheduler announced and that has not registered yet ({@link #announced}). */
+  private boolean registered = true;
   /** How fast this peer delivers to its children while busy; made when first needed. */
   private UplinkMeter uplinkMeter;
   /** Children this peer may have as a parent (fewer when it is slow). */
@@ -60,8 +62,29 @@ public final class Peer {
     this.lastReportNanos = nowNanos;
   }
 
+  /**
+   * A peer the scheduler names before it registers: a seed peer it has just triggered, offered to
+   * waiting peers at once. It has no stream until it registers under this id ({@link #attach}).
+   */
+  public static Peer announced(String id, KnownHost host, long nowNanos) {
+    Peer peer = new Peer(id, host, null, nowNanos);
+    peer.registered = false;
+    return peer;
+  }
+
   public String id() {
     return id;
+  }
+
+  /** False while the peer is one the scheduler announced and it has not registered yet. */
+  public boolean isRegistered() {
+    return registered;
+  }
+
+  /** The announced peer registered: its answers go to {@code newStream} from now on. */
+  public synchronized void attach(StreamObserver<AnnouncePeerResponse> newStream) {
+    stream = newStream;
+    registered = true;
   }
 
   public KnownHost host() {

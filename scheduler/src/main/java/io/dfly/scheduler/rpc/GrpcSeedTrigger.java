@@ -40,7 +40,7 @@ public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
   }
 
   @Override
-  public CompletableFuture<Void> trigger(Host seed, String taskId, Download download) {
+  public CompletableFuture<Void> trigger(Host seed, String taskId, String peerId, Download download) {
     ManagedChannel channel = channel(seed);
     CompletableFuture<Void> done = new CompletableFuture<>();
     // Outside the context of the peer's call that led here: that call ending (the peer finished,
@@ -51,7 +51,8 @@ public final class GrpcSeedTrigger implements SeedTrigger, AutoCloseable {
     try {
       call = DfdaemonPeerGrpc.newFutureStub(channel)
           .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .triggerDownload(TriggerDownloadRequest.newBuilder().setTaskId(taskId).setDownload(download).build());
+          .triggerDownload(TriggerDownloadRequest.newBuilder().setTaskId(taskId).setPeerId(peerId)
+              .setDownload(download).build());
     } finally {
       outside.detach(previous);
     }

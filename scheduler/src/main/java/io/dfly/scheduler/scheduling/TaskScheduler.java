@@ -30,6 +30,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -41,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * task is answered directly, a single-piece task gets its one best parent, larger tasks get the
  * best few parents ({@link ParentEvaluator}), evaluated again every round so that better parents
  * replace worse ones. For a new task one seed peer, chosen by rendezvous hashing, fetches it from
- * the origin; peers go back to source themselves only when no seed peer and no parent can serve,
- * or after several rounds without a parent, a few per task at a time. Parents that fail, corrupt
+ * the origin, offered as a parent from the moment it is triggered; peers go back to source
+ * themselves only when no seed peer and no parent can serve, or after several rounds without a
+ * parent, a few per task at a time. Parents that fail, corrupt
  * or serve far slower than their peers are blocked for the task and their hosts penalised.
  * Every method holds the task's lock, so each decision sees one consistent picture of the task.
  */
@@ -132,7 +134,10 @@ public final class TaskScheduler {
   /**
    * A peer registers, possibly with pieces it holds already or fetching from the origin already
    * (it registers again after its scheduler died, or resumes after a restart); the same peer id
-   * on a new stream replaces the old one, keeping its pieces.
+   * on a new stream replaces the old one, keeping its pieces. A seed peer registering under the
+   * id its trigger gave it takes over the peer announced then, children and all. A seed host
+   * holds one copy of a task, so a seed peer under any other id replaces its host's other peers
+   * of the task (its host was fetching the task already when it was triggered, say).
    */
   public Peer register(String taskId, String peerId, KnownHost host, RegisterPeer registration,
       StreamObserver<AnnouncePeerResponse> stream) {
@@ -144,25 +149,38 @@ public final class TaskScheduler {
       if (task.download() == null) {
         task.setDownload(registration.getDownload());
       }
-      Peer peer = new Peer(peerId, host, stream, clock.getAsLong());
+      Peer known = task.peer(peerId);
+      boolean takesOver = known != null && !known.isRegistered() && known.host() == host;
+      Peer peer = takesOver ? known : new Peer(peerId, host, stream, clock.getAsLong());
+      Peer old = takesOver ? null : known;
+      List<Peer> replaced = host.isSeed() ? otherPeersOf(task, host, peerId) : List.of();
+      if (takesOver) {
+        peer.attach(stream);
+        peer.reported(clock.getAsLong());
+      }
       for (int piece : registration.getFinishedPiecesList()) {
         task.addPiece(peer, piece);
       }
-      Peer old = task.peer(peerId);
       if (old != null) { // its old stream is dead
         old.pieces().forEach(piece -> task.addPiece(peer, piece));
         old.setState(PeerState.LEFT);
       }
+      replaced.forEach(other -> other.setState(PeerState.LEFT));
       if (old != null || !peer.pieces().isEmpty()) {
         peer.setRejoined();
       }
-      task.addPeer(peer);
+      if (!takesOver) {
+        task.addPeer(peer);
+      }
       if (peer.rejoined()) { // after a failover or restart: rare, and worth seeing
         log.info("task {}: peer {} registered again from {} with {} pieces", shortId(taskId), peerId,
             host.host().getIp(), peer.pieces().count());
       } else if (log.isDebugEnabled()) {
         log.debug("task {}: peer {} registered from {}{}", shortId(taskId), peerId, host.host().getIp(),
             peer.isSeed() ? " (seed peer)" : "");
+      }
+      if (!replaced.isEmpty()) {
+        log.info("task {}: seed peer {} replaces {} of its host", shortId(taskId), peerId, replaced);
       }
       if (registration.getBackToSource()) {
         peer.setState(PeerState.BACK_TO_SOURCE);
@@ -174,11 +192,24 @@ public final class TaskScheduler {
       if (old != null) {
         unlink(task, old); // its children move on, to the new self among others
       }
+      // Not peerGone: that would take the seed host for gone and trigger it again.
+      replaced.forEach(other -> unlink(task, other));
       if (peer.isSeed() || !peer.pieces().isEmpty() || peer.state() == PeerState.BACK_TO_SOURCE) {
         rescheduleWaiting(task);
       }
       return peer;
     }
+  }
+
+  /** The task's peers on seed host {@code host} other than {@code peerId}. */
+  private static List<Peer> otherPeersOf(Task task, KnownHost host, String peerId) {
+    List<Peer> others = new ArrayList<>(0);
+    for (Peer seed : task.seedPeers()) {
+      if (seed.host() == host && !seed.id().equals(peerId)) {
+        others.add(seed);
+      }
+    }
+    return others;
   }
 
   public void pieceFinished(String taskId, String peerId, PieceFinished report) {
@@ -353,6 +384,13 @@ public final class TaskScheduler {
               tryBackToSource(task, peer, "no parent in " + rounds + " rounds", "rounds");
             }
           }
+          // A triggered seed peer that does not register is stuck, or registered with another
+          // scheduler: its children must not wait on it longer than a peer waits for a parent.
+          if (!peer.isRegistered() && peer.countFailedRound() >= config.backToSourceAfterRounds) {
+            log.info("task {}: seed peer {} did not register within {} rounds of its trigger", shortId(task.id()),
+                peer.id(), config.backToSourceAfterRounds);
+            peerGone(task, peer, PeerState.FAILED);
+          }
         }
       }
       synchronized (task) {
@@ -473,12 +511,13 @@ public final class TaskScheduler {
    */
   private String arrangeSource(Task task, Peer waiting) {
     if (seedOnItsWay(task)) {
-      return "pending"; // it will be offered when it registers
+      return "pending"; // its seed peer cannot take this one now (its host is busy, say)
     }
     Optional<KnownHost> seed = task.isImported() ? Optional.empty() : chooseSeed(task);
     if (seed.isPresent()) {
-      triggerSeed(task, seed.get());
-      return "pending";
+      // The seed peer is in the task from its trigger on and serves this peer at once, unless the
+      // trigger failed on the spot (and the waiting peers, this one too, were scheduled again).
+      return triggerSeed(task, seed.get()).isRemoved() ? "pending" : decide(task, waiting);
     }
     if (seed.isEmpty() && hosts.seeds().isEmpty()
         && clock.getAsLong() - startedAtNanos < TimeUnit.SECONDS.toNanos(config.seedGraceSeconds)) {
@@ -513,19 +552,31 @@ public final class TaskScheduler {
             (h.id() + "/" + task.id()).getBytes(StandardCharsets.UTF_8))));
   }
 
-  private void triggerSeed(Task task, KnownHost seed) {
+  /**
+   * Asks a seed host to fetch the task, and adds its seed peer to the task at once, under an id
+   * chosen here that the trigger carries: fetching from the origin (so it counts toward the
+   * back-to-source limit) and offered as a parent before it registers, which saves waiting peers
+   * the two round trips through the seed host. Returns that peer.
+   */
+  private Peer triggerSeed(Task task, KnownHost seed) {
     task.setSeedHostId(seed.id());
-    log.info("task {}: seed peer {} triggered", shortId(task.id()), seed.id());
-    seedTrigger.trigger(seed.host(), task.id(), task.download()).whenComplete((ok, error) -> {
+    Peer announced = Peer.announced(seed.id() + "-" + UUID.randomUUID(), seed, clock.getAsLong());
+    announced.setState(PeerState.BACK_TO_SOURCE);
+    task.addPeer(announced);
+    log.info("task {}: seed peer {} triggered on {}", shortId(task.id()), announced.id(), seed.id());
+    seedTrigger.trigger(seed.host(), task.id(), announced.id(), task.download()).whenComplete((ok, error) -> {
       if (error != null) {
         synchronized (task) {
-          log.warn("task {}: seed peer {} could not be triggered: {}", shortId(task.id()), seed.id(),
-              error.getMessage());
-          seedFailed(task, seed.id());
-          rescheduleWaiting(task);
+          if (!announced.isRemoved() && !announced.isRegistered()) { // else it registered, or is dealt with
+            log.warn("task {}: seed peer {} could not be triggered: {}", shortId(task.id()), seed.id(),
+                error.getMessage());
+            seedFailed(task, seed.id());
+            peerGone(task, announced, PeerState.FAILED); // its children get new parents
+          }
         }
       }
     });
+    return announced;
   }
 
   /** The seed host cannot serve the task: the next one by hashing (or the origin) takes over. */
@@ -647,9 +698,9 @@ public final class TaskScheduler {
    * The seed peer's stream ended mid-download while its host still announces itself: most likely
    * its download moved to another scheduler (one died or came back), where it goes on and where
    * the task's other peers follow within moments. Replacing it would leave those peers with no
-   * source here but the origin, so the same seed host is asked again: a live one takes the
-   * trigger (and registers here again if it had dropped the task), a dead one fails it and is
-   * replaced then.
+   * source here but the origin, so the same seed host is asked again, and the seed peer that
+   * trigger adds serves them meanwhile from what the host holds: a live host takes the trigger
+   * (and registers here again if it had dropped the task), a dead one fails it and is replaced then.
    */
   private void seedLeft(Task task, KnownHost seed) {
     log.info("task {}: seed peer {} left mid-download; asked again", shortId(task.id()), seed.id());

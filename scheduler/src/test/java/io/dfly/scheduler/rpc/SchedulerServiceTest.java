@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 /** The gRPC face over an in-process channel: host announcements with load, and bad registrations. */
 class SchedulerServiceTest {
   private final TaskScheduler scheduler = new TaskScheduler(noSeedGrace(),
-      (seed, task, download) -> CompletableFuture.completedFuture(null),
+      (seed, task, peerId, download) -> CompletableFuture.completedFuture(null),
       new SchedulerMetrics(new SimpleMeterRegistry()), System::nanoTime);
   private final String name = InProcessServerBuilder.generateName();
   private final Server server;

@@ -37,7 +37,8 @@ public final class DecisionBench {
         .register(registry);
     SchedulerMetrics metrics = new SchedulerMetrics(registry);
     TaskScheduler scheduler = new TaskScheduler(new SchedulerConfig(),
-        (seed, task, download) -> java.util.concurrent.CompletableFuture.completedFuture(null), metrics, System::nanoTime);
+        (seed, task, peerId, download) -> java.util.concurrent.CompletableFuture.completedFuture(null), metrics,
+        System::nanoTime);
     RegisterPeer download = RegisterPeer.newBuilder()
         .setDownload(Download.newBuilder().setUrl("http://origin/big")).build();
     Random random = new Random(1);

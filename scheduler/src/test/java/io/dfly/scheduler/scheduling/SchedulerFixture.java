@@ -26,7 +26,10 @@ final class SchedulerFixture {
 
   final SchedulerConfig config;
   final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  /** Seed triggers, as "seed host/task". */
   final List<String> triggered = new ArrayList<>();
+  /** The seed peer ids the triggers carried, in the same order. */
+  final List<String> triggeredPeers = new ArrayList<>();
   CompletableFuture<Void> triggerResult = CompletableFuture.completedFuture(null);
   /** Seed hosts whose triggers fail, as a dead dfdaemon's would. */
   final Set<String> deadSeeds = new HashSet<>();
@@ -47,11 +50,17 @@ final class SchedulerFixture {
 
   SchedulerFixture(SchedulerConfig config) {
     this.config = config;
-    scheduler = new TaskScheduler(config, (seed, taskId, download) -> {
+    scheduler = new TaskScheduler(config, (seed, taskId, peerId, download) -> {
       triggered.add(seed.getId() + "/" + taskId);
+      triggeredPeers.add(peerId);
       return deadSeeds.contains(seed.getId())
           ? CompletableFuture.failedFuture(new RuntimeException("connection refused")) : triggerResult;
     }, new SchedulerMetrics(registry), () -> now);
+  }
+
+  /** The seed peer id the last trigger carried: the one the scheduler offers already. */
+  String lastTriggeredPeer() {
+    return triggeredPeers.getLast();
   }
 
   void advanceSeconds(long seconds) {

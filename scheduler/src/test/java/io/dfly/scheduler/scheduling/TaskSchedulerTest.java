@@ -35,22 +35,68 @@ class TaskSchedulerTest {
   }
 
   @Test
-  void oneSeedTriggerForManyPeersThenAllGetTheSeedPeer() {
+  void oneSeedTriggerForManyPeersAndTheFirstGetsTheSeedPeerInTheCallThatTriggersIt() {
     Host seedHost = f.seedHost("seed");
     RecordingStream p1 = f.register("p1", f.host("h1"));
+    assertThat(f.triggered).containsExactly("seed/t");
+    String s = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).as("the seed peer, before it registers").containsExactly(s);
     RecordingStream p2 = f.register("p2", f.host("h2"));
     RecordingStream p3 = f.register("p3", f.host("h3"));
     assertThat(f.triggered).containsExactly("seed/t");
-    assertThat(p1.sent).isEmpty();
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder(s, "p1");
+    assertThat(p3.lastParents()).containsExactlyInAnyOrder(s, "p1", "p2");
 
-    RecordingStream seed = f.register("s", seedHost);
+    // It registers under the id the trigger carried: the peer offered already, nothing to resend.
+    RecordingStream seed = f.register(s, seedHost);
     assertThat(seed.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
-    assertThat(p1.lastParents()).containsExactly("s");
-    assertThat(p2.lastParents()).containsExactlyInAnyOrder("s", "p1");
-    assertThat(p3.lastParents()).containsExactlyInAnyOrder("s", "p1", "p2");
+    for (RecordingStream peer : List.of(p1, p2, p3)) {
+      assertThat(peer.sent).as("one parent list each").hasSize(1);
+    }
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).as("one seed peer and three peers").isEqualTo(4);
+    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "seed")).isEqualTo(1);
     // p2 and p3 fetch through p1 and have nothing p1 lacks: p1 does not wait on them
     scheduler.tick();
-    assertThat(p1.lastParents()).containsExactly("s");
+    assertThat(p1.lastParents()).containsExactly(s);
+    assertThat(p1.sent).hasSize(1);
+  }
+
+  @Test
+  void aSeedPeerRegisteringUnderAnotherIdReplacesTheOneOfferedAndItsChildrenGetIt() {
+    Host seedHost = f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    String offered = f.lastTriggeredPeer();
+    assertThat(p2.lastParents()).contains(offered);
+
+    // The seed host had the task running already (under the id of a trigger from another scheduler, say).
+    RecordingStream seed = f.register("s-own", seedHost);
+    assertThat(seed.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(p1.lastParents()).containsExactly("s-own");
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder("s-own", "p1");
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).as("one seed peer and two peers").isEqualTo(3);
+    assertThat(f.triggered).as("its host is not taken for gone and asked again").containsExactly("seed/t");
+    scheduler.pieceFinished(TASK, "p1", PieceFinished.newBuilder().setParentId(offered)
+        .setPiece(Piece.newBuilder().setNumber(0).setLength(SchedulerFixture.PIECE)).build());
+    assertThat(p1.lastParents()).containsExactly("s-own");
+  }
+
+  @Test
+  void aSeedTriggerThatFailsTakesItsSeedPeerAwayFromThePeersThatGotIt() {
+    CompletableFuture<Void> trigger = new CompletableFuture<>();
+    f.triggerResult = trigger;
+    f.seedHost("seed");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    String s = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).containsExactly(s);
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder(s, "p1");
+
+    trigger.completeExceptionally(new RuntimeException("deadline exceeded"));
+    assertThat(p1.sent).extracting(r -> r.getResponseCase()).as("told to stop using it, then sent to the origin")
+        .containsExactly(ResponseCase.NORMAL_TASK, ResponseCase.NORMAL_TASK, ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(p2.lastParents()).containsExactly("p1");
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).as("the seed peer is gone").isEqualTo(2);
   }
 
   @Test
@@ -105,9 +151,11 @@ class TaskSchedulerTest {
     scheduler.tick();
 
     assertThat(f.triggered).containsExactly(first, survivor.getId() + "/t");
-    RecordingStream seed = f.register("s2", survivor);
+    String s2 = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).as("the next seed peer at once").containsExactly(s2);
+    RecordingStream seed = f.register(s2, survivor);
     assertThat(seed.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
-    assertThat(p1.lastParents()).containsExactly("s2");
+    assertThat(p1.lastParents()).containsExactly(s2);
   }
 
   @Test
@@ -118,18 +166,22 @@ class TaskSchedulerTest {
     String first = f.triggered.getFirst();
     Host firstSeed = first.startsWith("seed-a/") ? a : b;
     Host nextSeed = firstSeed == a ? b : a;
-    RecordingStream seed = f.register("s1", firstSeed);
-    f.pieces("s1", "", 0, 3, 100);
-    f.pieces("p1", "s1", 0, 1, 100);
-    assertThat(p1.lastParents()).containsExactly("s1");
+    String s1 = f.lastTriggeredPeer();
+    RecordingStream seed = f.register(s1, firstSeed);
+    f.pieces(s1, "", 0, 3, 100);
+    f.pieces("p1", s1, 0, 1, 100);
+    assertThat(p1.lastParents()).containsExactly(s1);
 
     f.deadSeeds.add(firstSeed.getId());
-    scheduler.streamEnded(TASK, "s1", seed); // the seed peer's process died: asked again, it fails
+    scheduler.streamEnded(TASK, s1, seed); // the seed peer's process died: asked again, it fails
     assertThat(f.triggered).containsExactly(first, first, nextSeed.getId() + "/t");
-    assertThat(p1.lastParents()).isEmpty();
-    assertThat(p1.lastCase()).as("waits for the next seed peer, not the origin").isEqualTo(ResponseCase.NORMAL_TASK);
-    f.register("s2", nextSeed);
-    assertThat(p1.lastParents()).containsExactly("s2");
+    String s2 = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).as("the next seed peer, not the origin").containsExactly(s2);
+    assertThat(p1.sent).extracting(r -> r.getResponseCase()).doesNotContain(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).as("p1 and the next seed peer").isEqualTo(2);
+    int answers = p1.sent.size();
+    f.register(s2, nextSeed);
+    assertThat(p1.sent).hasSize(answers);
   }
 
   @Test
@@ -139,24 +191,29 @@ class TaskSchedulerTest {
     Host seedHost = f.seedHost("seed");
     RecordingStream p1 = f.register("p1", f.host("h1"));
     RecordingStream p2 = f.register("p2", f.host("h2"));
-    RecordingStream seed = f.register("s1", seedHost);
-    f.pieces("s1", "", 0, 5, 100);
-    f.pieces("p1", "s1", 0, 2, 100);
-    f.pieces("p2", "s1", 0, 2, 100);
-    assertThat(p1.lastParents()).contains("s1");
+    String s1 = f.lastTriggeredPeer();
+    RecordingStream seed = f.register(s1, seedHost);
+    f.pieces(s1, "", 0, 5, 100);
+    f.pieces("p1", s1, 0, 2, 100);
+    f.pieces("p2", s1, 0, 2, 100);
+    assertThat(p1.lastParents()).contains(s1);
 
-    scheduler.streamEnded(TASK, "s1", seed);
+    scheduler.streamEnded(TASK, s1, seed);
     assertThat(f.triggered).as("the same seed host, asked again").containsExactly("seed/t", "seed/t");
+    // Its new seed peer serves them meanwhile, from what the host holds.
+    String again = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).contains(again);
+    assertThat(p2.lastParents()).contains(again);
     for (RecordingStream peer : List.of(p1, p2)) {
       assertThat(peer.sent).extracting(r -> r.getResponseCase()).doesNotContain(ResponseCase.NEED_BACK_TO_SOURCE);
     }
     assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "no_parent")).isZero();
 
-    // Had it dropped the task, it registers here again and serves both (after a round at most).
-    f.register("s1-again", seedHost);
+    // Had it dropped the task, it takes the trigger and registers here again under that id.
+    f.register(again, seedHost);
     scheduler.tick();
-    assertThat(p1.lastParents()).contains("s1-again");
-    assertThat(p2.lastParents()).contains("s1-again");
+    assertThat(p1.lastParents()).contains(again);
+    assertThat(p2.lastParents()).contains(again);
   }
 
   @Test
@@ -185,17 +242,17 @@ class TaskSchedulerTest {
   }
 
   @Test
-  void aPeerWithoutAParentForSeveralRoundsGoesBackToSourceEvenWhileASeedIsExpected() {
+  void aTriggeredSeedPeerThatNeverRegistersIsDroppedAfterTheRoundsAndItsChildrenGoElsewhere() {
     f.seedHost("seed"); // triggered, but never registers (stuck, say)
     RecordingStream p1 = f.register("p1", f.host("h1"));
+    assertThat(p1.lastParents()).containsExactly(f.lastTriggeredPeer());
     for (int round = 1; round < f.config.backToSourceAfterRounds; round++) {
       scheduler.tick();
     }
-    assertThat(p1.sent).isEmpty();
+    assertThat(p1.sent).hasSize(1);
     scheduler.tick();
-    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
-    assertThat(p1.last().getNeedBackToSource().getReason()).contains("no parent in 10 rounds");
-    assertThat(f.counter("dfly.scheduler.back.to.source", "reason", "rounds")).isEqualTo(1);
+    assertThat(p1.lastCase()).as("no other seed host: the origin").isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(1);
   }
 
   @Test
