@@ -219,9 +219,19 @@ public final class Peer {
     return uplinkMeter;
   }
 
+  /** Pieces its children reported from it, without making a meter for a peer that served none. */
+  public int servedPieces() {
+    return uplinkMeter == null ? 0 : uplinkMeter.pieces();
+  }
+
   /** Children this peer may have as a parent: unbounded unless it was found slow. */
   public int childCapacity() {
     return childCapacity;
+  }
+
+  /** It was found slow as a parent ({@code SlowParents}), so its children are capped. */
+  public boolean isSlow() {
+    return childCapacity != Integer.MAX_VALUE;
   }
 
   public void setChildCapacity(int capacity) {
@@ -240,16 +250,15 @@ public final class Peer {
 
   /**
    * Counts a served piece whose cost was an outlier, reported at {@code endNanos} after
-   * {@code costNanos}, and returns the streak. Pieces that were in flight together count once:
+   * {@code costNanos}, toward {@link #costOutlierStreak()}. Pieces that were in flight together count once:
    * one pause of the parent (a GC, a busy core, a disk flush) slows every piece it is serving,
    * and that is one event, not a trend.
    */
-  public int countCostOutlier(long endNanos, long costNanos) {
+  public void countCostOutlier(long endNanos, long costNanos) {
     if (endNanos - costNanos >= costOutlierUntilNanos) {
       costOutlierStreak++;
     }
     costOutlierUntilNanos = Math.max(costOutlierUntilNanos, endNanos);
-    return costOutlierStreak;
   }
 
   /** A served piece cost what its history says: the streak of outliers is broken. */

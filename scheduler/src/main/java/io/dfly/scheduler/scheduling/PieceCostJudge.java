@@ -72,7 +72,7 @@ final class PieceCostJudge {
     }
     // Per piece, a busy parent shared by many children costs as much as a slow one; only one
     // that also delivers little in all (SlowParents capped it) is slow.
-    if (served.size() >= minSamples && served.mean() >= slowFactor && parent.childCapacity() != Integer.MAX_VALUE) {
+    if (served.size() >= minSamples && served.mean() >= slowFactor && parent.isSlow()) {
       return new Verdict("slow", String.format("its pieces cost %.1fx what its children pay their other parents,"
           + " and it delivers less than its share", served.mean()));
     }

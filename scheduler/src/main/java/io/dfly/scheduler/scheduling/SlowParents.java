@@ -52,12 +52,12 @@ final class SlowParents {
         double ratio = meter.bytesPerSecond() / median;
         // Asked for one piece at a time, a parent's rate is its children's: it is found slow only
         // when pieces queue on it; once slow it stays so until it delivers its share again.
-        boolean queued = meter.concurrency() >= MIN_CONCURRENCY || peer.childCapacity() != Integer.MAX_VALUE;
+        boolean queued = meter.concurrency() >= MIN_CONCURRENCY || peer.isSlow();
         if (ratio < share && queued) {
           capacity = Math.max(1, (int) (candidateLimit * ratio));
         }
       }
-      if (capacity != Integer.MAX_VALUE && peer.childCapacity() == Integer.MAX_VALUE) {
+      if (capacity != Integer.MAX_VALUE && !peer.isSlow()) {
         newlySlow.add(peer);
       }
       peer.setChildCapacity(capacity);
@@ -66,7 +66,7 @@ final class SlowParents {
   }
 
   private boolean isMeasured(Peer peer) {
-    return !peer.isSeed() && peer.uplinkMeter().pieces() >= minPieces;
+    return !peer.isSeed() && peer.servedPieces() >= minPieces;
   }
 
   private static double median(List<Peer> peers) {
