@@ -5,12 +5,12 @@ import static io.dfly.e2e.DfgetRuns.dfget;
 import static io.dfly.e2e.DfgetRuns.finish;
 import static io.dfly.e2e.DfgetRuns.sha256;
 import static io.dfly.e2e.DfgetRuns.startDfget;
+import static io.dfly.e2e.SchedulerStats.awaitPeers;
+import static io.dfly.e2e.SchedulerStats.statTask;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dfly.api.common.v1.Download;
-import io.dfly.api.scheduler.v1.SchedulerGrpc;
-import io.dfly.api.scheduler.v1.StatTaskRequest;
 import io.dfly.api.scheduler.v1.TaskStat;
 import io.dfly.common.net.HostPort;
 import io.dfly.common.task.TaskId;
@@ -18,8 +18,6 @@ import io.dfly.daemon.rpc.SchedulerClient;
 import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
 import io.dfly.quickstart.OriginServer;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -188,22 +186,6 @@ class SchedulerFailoverTest {
         schedulers.stream().map(HostPort::parse).toList(), taskId).toString());
   }
 
-  /** Waits until the scheduler knows at least {@code count} peers of the task. */
-  private static void awaitPeers(String scheduler, String taskId, int count) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        if (statTask(scheduler, taskId).getPeerCount() >= count) {
-          return;
-        }
-      } catch (StatusRuntimeException notYet) {
-        // no peer of the task there yet
-      }
-      assertThat(System.nanoTime()).as("%d peers of the task on %s", count, scheduler).isLessThan(deadline);
-      Thread.sleep(200);
-    }
-  }
-
   private static void awaitLog(LocalCluster.Daemon daemon, String line) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!Files.readString(daemon.log()).contains(line)) {
@@ -217,16 +199,6 @@ class SchedulerFailoverTest {
     while (LocalCluster.stat(daemon, url).finishedPieces() < LocalCluster.stat(daemon, url).pieceCount()) {
       assertThat(System.nanoTime()).as("%s finished the task", daemon.name()).isLessThan(deadline);
       Thread.sleep(100);
-    }
-  }
-
-  private static TaskStat statTask(String scheduler, String taskId) {
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(scheduler).usePlaintext().build();
-    try {
-      return SchedulerGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .statTask(StatTaskRequest.newBuilder().setTaskId(taskId).build());
-    } finally {
-      channel.shutdownNow();
     }
   }
 }

@@ -5,12 +5,15 @@ import static io.dfly.e2e.DfgetRuns.dfget;
 import static io.dfly.e2e.DfgetRuns.finish;
 import static io.dfly.e2e.DfgetRuns.sha256;
 import static io.dfly.e2e.DfgetRuns.startDfget;
+import static io.dfly.e2e.SchedulerStats.awaitPeers;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.dfly.e2e.DfgetRuns.Run;
+import io.dfly.api.common.v1.Download;
 import io.dfly.common.net.ByteRange;
+import io.dfly.common.task.TaskId;
+import io.dfly.e2e.DfgetRuns.Run;
 import io.dfly.quickstart.LocalCluster;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -116,7 +119,7 @@ class SwarmFaultsTest extends OriginAndScheduler {
 
     // A restarted scheduler learns the hosts, and what they hold, from their next announce.
     cluster.restartScheduler();
-    Thread.sleep(3000);
+    awaitPeers(cluster.schedulerAddresses().get(0), TaskId.of(Download.newBuilder().setUrl(url).build()), 2);
     LocalCluster.Daemon late = cluster.addDaemon("sched-late", "--config", announce.toString());
     Path lateOut = work.resolve("sched-late.out");
     Run fromPeers = dfget(late, url, lateOut);

@@ -60,6 +60,7 @@ class ProxyServerTest {
     config.dataDir = dir.resolve("daemon").toString();
     config.grpcPort = freePort();
     config.uploadPort = freePort();
+    config.apiPort = freePort();
     config.proxy.port = proxyPort = freePort();
     config.proxy.registryMirror.url = registry.url();
     config.source.tls.caCerts = List.of(originCa.toString());
