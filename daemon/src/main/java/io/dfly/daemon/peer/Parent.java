@@ -102,12 +102,31 @@ final class Parent {
     return rate > 0 ? rate : UNMEASURED_RATE;
   }
 
-  /** Pieces this parent may have in flight: the full share for the fastest parent, fewer for slower ones. */
+  /**
+   * Pieces this parent may have in flight: the full share for the fastest parent, fewer for slower
+   * ones, the full share until it is measured.
+   */
   int slots(int perParent, double fastest) {
     if (rate == 0 || fastest <= 0) {
       return perParent;
     }
     return Math.max(1, (int) Math.round(perParent * rate / fastest));
+  }
+
+  /**
+   * The fastest measured rate among the live parents, 0 when none is measured. Unmeasured ones are
+   * left out: their optimistic guess would make every measured parent look slow next to it and
+   * cut each to one slot until the newcomer delivered a piece, or for good when it never has one
+   * this child lacks.
+   */
+  static double fastestMeasured(Iterable<Parent> parents) {
+    double fastest = 0;
+    for (Parent parent : parents) {
+      if (!parent.dropped) {
+        fastest = Math.max(fastest, parent.rate);
+      }
+    }
+    return fastest;
   }
 
   void stopSync() {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Host;
+import io.dfly.api.common.v1.HostType;
 import io.dfly.api.scheduler.v1.AnnouncePeerRequest;
 import io.dfly.api.scheduler.v1.CandidateParent;
 import io.dfly.common.task.TaskId;
@@ -28,6 +29,7 @@ class PeerTaskTest {
   Path dir;
   private PeerHarness harness;
   private HangingUploadServer hanging;
+  private HangingUploadServer hangingSeed;
 
   @BeforeEach
   void start() throws Exception {
@@ -38,6 +40,9 @@ class PeerTaskTest {
   void stop() throws Exception {
     if (hanging != null) {
       hanging.close();
+    }
+    if (hangingSeed != null) {
+      hangingSeed.close();
     }
     harness.close();
   }
@@ -82,5 +87,33 @@ class PeerTaskTest {
           assertThat(failed.getStalled()).as("reported as stalled").isTrue();
           assertThat(failed.getCorrupt()).as("reported as corrupt").isFalse();
         });
+  }
+
+  @Test
+  void aPeerWithOtherParentsKeepsTwoPiecesInFlightAtTheSeedPeer() throws Exception {
+    byte[] content = new byte[PIECES * PIECE_LENGTH];
+    new Random(12).nextBytes(content);
+    Download download = PeerHarness.download("seed-share");
+    Host lister = harness.parent("lister", TaskId.of(download), content, PIECE_LENGTH);
+    // Both parents list every piece (through a real parent's piece stream) and answer no piece
+    // request, so each fetch stays in flight and the counts show what the child asked of each.
+    hanging = new HangingUploadServer(null);
+    hangingSeed = new HangingUploadServer(null);
+    CandidateParent peer = candidate("peer", lister.toBuilder().setId("peer").setUploadPort(hanging.port()).build());
+    CandidateParent seed = candidate("seed", lister.toBuilder().setId("seed").setType(HostType.HOST_TYPE_SEED)
+        .setUploadPort(hangingSeed.port()).build());
+    DaemonConfig config = new DaemonConfig();
+    config.pieceTimeoutSeconds = 60;
+    config.perParentConcurrency = 2;
+    TaskManager child = harness.downloader("child", config);
+
+    child.download(download);
+    harness.awaitRequest(AnnouncePeerRequest::hasRegister);
+    harness.offer(peer, seed);
+    hanging.awaitRequests(config.perParentConcurrency);
+    hangingSeed.awaitRequests(2);
+    // Eight pieces and room for more: the seed peer is held to its two beside another peer.
+    assertThat(hangingSeed.requests()).isEqualTo(2);
+    assertThat(hanging.requests()).isEqualTo(config.perParentConcurrency);
   }
 }
