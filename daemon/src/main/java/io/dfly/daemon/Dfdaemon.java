@@ -25,10 +25,12 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -124,7 +126,8 @@ public final class Dfdaemon implements AutoCloseable {
   static Host describeHost(DaemonConfig config) throws UnknownHostException, SocketException {
     String ip = config.advertiseIp != null ? config.advertiseIp
         : InetAddress.getByName(config.listen).isAnyLocalAddress() ? firstSiteAddress() : config.listen;
-    String hostname = config.hostname != null ? config.hostname : InetAddress.getLocalHost().getHostName();
+    String hostname = config.hostname != null ? config.hostname
+        : localHostname(() -> InetAddress.getLocalHost().getHostName(), Path.of("/proc/sys/kernel/hostname"));
     return Host.newBuilder()
         // The port is part of the id so that several daemons on one machine are distinct hosts.
         .setId(hostname + "-" + ip + "-" + config.grpcPort)
@@ -137,6 +140,30 @@ public final class Dfdaemon implements AutoCloseable {
         .setLocation(config.location)
         .setUploadLimit(config.uploadLimit)
         .build();
+  }
+
+  /**
+   * The machine's host name. Java only gives it by resolving it, which fails on a host whose own
+   * name is in neither DNS nor /etc/hosts (a renamed VM, a container started with a host name);
+   * the kernel's name is used then, so the daemon still starts.
+   */
+  static String localHostname(Callable<String> resolved, Path kernelName) throws UnknownHostException {
+    try {
+      return resolved.call();
+    } catch (Exception unresolved) {
+      try {
+        String name = Files.readString(kernelName).strip();
+        if (!name.isEmpty()) {
+          log.warn("this host's name does not resolve ({}); using {} from {}", unresolved.getMessage(), name,
+              kernelName);
+          return name;
+        }
+      } catch (IOException unreadable) {
+        // not Linux: nothing else to ask
+      }
+      throw new UnknownHostException("this host's name does not resolve (" + unresolved.getMessage()
+          + "); set hostname in the dfdaemon config");
+    }
   }
 
   private static String firstSiteAddress() throws SocketException {
