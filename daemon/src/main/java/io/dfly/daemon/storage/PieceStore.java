@@ -50,6 +50,13 @@ public final class PieceStore implements AutoCloseable {
 
   /** The block size for direct I/O in {@code dir}, or 0 when its filesystem has none (tmpfs, some network filesystems). */
   private static int probeDirectIo(Path dir) throws IOException {
+    String type = Files.getFileStore(dir).type();
+    if (type.equals("tmpfs") || type.equals("ramfs")) {
+      // Linux 6.6 and later accept O_DIRECT on tmpfs, but the data lives in memory all the same.
+      log.warn("piece store {}: on {}, which is memory, direct I/O keeps nothing out of it; using the page cache",
+          dir, type);
+      return 0;
+    }
     Path probe = Files.createTempFile(dir, ".direct-io", ".probe");
     try (FileChannel channel = openDirect(probe)) {
       long blockSize = Files.getFileStore(dir).getBlockSize();

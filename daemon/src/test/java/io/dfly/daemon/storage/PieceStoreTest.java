@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.zip.CRC32C;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -223,5 +224,21 @@ class PieceStoreTest {
       assertThat(restarted.unfinished()).containsExactly(task);
     }
     assertThat(dataDir.resolve("clean-shutdown")).exists();
+  }
+
+  @Test
+  void aMemoryFilesystemGetsNoDirectIo() throws Exception {
+    Path shm = Path.of("/dev/shm");
+    Assumptions.assumeTrue(Files.isDirectory(shm) && Files.getFileStore(shm).type().equals("tmpfs"),
+        "needs a tmpfs at /dev/shm");
+    Path dir = Files.createTempDirectory(shm, "dfly-piece-store");
+    try (PieceStore pieces = new PieceStore(dir, true)) {
+      TaskStore task = pieces.open("in-memory");
+      assertThat(task.directAlignment()).isZero();
+    } finally {
+      try (var files = Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+      }
+    }
   }
 }
