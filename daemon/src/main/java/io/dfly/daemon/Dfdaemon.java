@@ -161,8 +161,10 @@ public final class Dfdaemon implements AutoCloseable {
       } catch (IOException unreadable) {
         // not Linux: nothing else to ask
       }
-      throw new UnknownHostException("this host's name does not resolve (" + unresolved.getMessage()
-          + "); set hostname in the dfdaemon config");
+      UnknownHostException failure = new UnknownHostException("this host's name does not resolve ("
+          + unresolved.getMessage() + "); set hostname in the dfdaemon config");
+      failure.initCause(unresolved);
+      throw failure;
     }
   }
 

@@ -50,9 +50,9 @@ public final class PeerTask {
   private static final int SOLE_SEED_CHILD_SHARE = 4;
   /**
    * Pieces a peer with other parents may have in flight from a seed peer. Under super-seeding the
-   * seed's uplink is where every new piece enters the swarm, and at the child's downlink its one
-   * stream shared the link with a dozen from other peers: with one, the seed's uplink ran at
-   * 88-91 % on 50 Mbit/s links; with two, 93-95 %.
+   * seed's uplink is where every new piece enters the swarm, and the child's single seed stream
+   * competed on its downlink with a dozen peer streams: with one, the seed's uplink ran at
+   * 88-91 % on 50 Mbit/s links; with two, 93-95 %. Never more than per-parent-concurrency.
    */
   private static final int SEED_SLOTS_BESIDE_PEERS = 2;
   /** Missing pieces fetched strictly in order before rarest-first takes over. */
@@ -591,7 +591,8 @@ public final class PeerTask {
       }
       // Without other peers this peer is where the swarm's new pieces enter (every later peer
       // has it as a parent): it takes a larger share of the seed peer's upload.
-      int room = seed ? (otherPeers ? SEED_SLOTS_BESIDE_PEERS : perParent * SOLE_SEED_CHILD_SHARE) : parent.slots(perParent, fastest);
+      int room = !seed ? parent.slots(perParent, fastest)
+          : otherPeers ? Math.min(SEED_SLOTS_BESIDE_PEERS, perParent) : perParent * SOLE_SEED_CHILD_SHARE;
       if (parent.inflight >= room) {
         continue;
       }

@@ -105,6 +105,7 @@ class PeerTaskTest {
     DaemonConfig config = new DaemonConfig();
     config.pieceTimeoutSeconds = 60;
     config.perParentConcurrency = 2;
+    config.pieceConcurrency = 16;
     TaskManager child = harness.downloader("child", config);
 
     child.download(download);
@@ -112,7 +113,9 @@ class PeerTaskTest {
     harness.offer(peer, seed);
     hanging.awaitRequests(config.perParentConcurrency);
     hangingSeed.awaitRequests(2);
-    // Eight pieces and room for more: the seed peer is held to its two beside another peer.
+    // Eight pieces and room for 16: the seed peer is held to its two beside another peer. The
+    // counts can only grow, so a while later they show whether the child asked for more.
+    Thread.sleep(500);
     assertThat(hangingSeed.requests()).isEqualTo(2);
     assertThat(hanging.requests()).isEqualTo(config.perParentConcurrency);
   }

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dfly.api.common.v1.Download;
 import io.dfly.api.common.v1.Piece;
+import io.dfly.common.fs.FileTrees;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
+import java.util.Set;
 import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -54,7 +56,8 @@ class PieceStoreTest {
     int pieceLength = 1 << 20;
     int size = 2 * pieceLength + 12345; // the last piece ends mid-block
     byte[] content = random(size, 9);
-    Assumptions.assumeFalse(Files.getFileStore(dataDir).type().equals("tmpfs"), "direct I/O needs a disk; the temp dir is tmpfs");
+    Assumptions.assumeFalse(Set.of("tmpfs", "ramfs").contains(Files.getFileStore(dataDir).type()),
+        "direct I/O needs a disk; the temp dir is in memory");
     try (PieceStore pieces = new PieceStore(dataDir, true)) {
       TaskStore task = pieces.open("d1");
       assertThat(task.directAlignment()).as("direct I/O on the test's filesystem").isPositive();
@@ -237,9 +240,7 @@ class PieceStoreTest {
       TaskStore task = pieces.open("in-memory");
       assertThat(task.directAlignment()).isZero();
     } finally {
-      try (var files = Files.walk(dir)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-      }
+      FileTrees.delete(dir);
     }
   }
 }
