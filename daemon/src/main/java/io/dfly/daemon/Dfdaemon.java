@@ -30,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -147,10 +146,10 @@ public final class Dfdaemon implements AutoCloseable {
    * name is in neither DNS nor /etc/hosts (a renamed VM, a container started with a host name);
    * the kernel's name is used then, so the daemon still starts.
    */
-  static String localHostname(Callable<String> resolved, Path kernelName) throws UnknownHostException {
+  static String localHostname(HostnameLookup resolved, Path kernelName) throws UnknownHostException {
     try {
-      return resolved.call();
-    } catch (Exception unresolved) {
+      return resolved.name();
+    } catch (UnknownHostException unresolved) {
       try {
         String name = Files.readString(kernelName).strip();
         if (!name.isEmpty()) {
@@ -166,6 +165,12 @@ public final class Dfdaemon implements AutoCloseable {
       failure.initCause(unresolved);
       throw failure;
     }
+  }
+
+  /** Resolves this machine's own name, as {@code InetAddress.getLocalHost().getHostName()} does. */
+  @FunctionalInterface
+  interface HostnameLookup {
+    String name() throws UnknownHostException;
   }
 
   private static String firstSiteAddress() throws SocketException {

@@ -5,6 +5,7 @@ import io.dfly.common.fs.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -50,7 +51,8 @@ public final class PieceStore implements AutoCloseable {
 
   /** The block size for direct I/O in {@code dir}, or 0 when its filesystem has none (tmpfs, some network filesystems). */
   private static int probeDirectIo(Path dir) throws IOException {
-    String type = Files.getFileStore(dir).type();
+    FileStore store = Files.getFileStore(dir);
+    String type = store.type();
     if (type.equals("tmpfs") || type.equals("ramfs")) {
       // Linux 6.6 and later accept O_DIRECT on tmpfs, but the data lives in memory all the same.
       log.warn("piece store {}: on {}, which is memory, direct I/O keeps nothing out of it; using the page cache",
@@ -59,7 +61,7 @@ public final class PieceStore implements AutoCloseable {
     }
     Path probe = Files.createTempFile(dir, ".direct-io", ".probe");
     try (FileChannel channel = openDirect(probe)) {
-      long blockSize = Files.getFileStore(dir).getBlockSize();
+      long blockSize = store.getBlockSize();
       if (blockSize <= 0 || blockSize > DirectBuffers.ALIGNMENT || DirectBuffers.ALIGNMENT % blockSize != 0) {
         log.warn("piece store {}: block size {} does not suit direct I/O; using the page cache", dir, blockSize);
         return 0;

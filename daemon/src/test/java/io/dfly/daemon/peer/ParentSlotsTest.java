@@ -19,25 +19,17 @@ class ParentSlotsTest {
   }
 
   @Test
-  void slotsFollowTheRateAgainstTheFastestParent() {
+  void slotsFollowTheRateAgainstTheFastestMeasuredParentAndANewcomerGetsAFullShare() {
     Parent fast = parent("fast", 6_000_000);
     Parent half = parent("half", 3_000_000);
     Parent crawling = parent("crawling", 10_000);
-    double fastest = Parent.fastestMeasured(List.of(fast, half, crawling));
+    Parent fresh = parent("fresh", 0);
+    // The newcomer's optimistic guess does not set the pace: that cut every measured parent to one.
+    double fastest = Parent.fastestMeasured(List.of(fast, fresh, half, crawling));
     assertThat(fastest).isEqualTo(6_000_000);
     assertThat(fast.slots(PER_PARENT, fastest)).isEqualTo(4);
     assertThat(half.slots(PER_PARENT, fastest)).isEqualTo(2);
     assertThat(crawling.slots(PER_PARENT, fastest)).isEqualTo(1);
-  }
-
-  @Test
-  void aParentNotYetMeasuredDoesNotCutTheMeasuredOnesToOneSlot() {
-    Parent fast = parent("fast", 6_000_000);
-    Parent half = parent("half", 3_000_000);
-    Parent fresh = parent("fresh", 0);
-    double fastest = Parent.fastestMeasured(List.of(fast, fresh, half));
-    assertThat(fast.slots(PER_PARENT, fastest)).isEqualTo(4);
-    assertThat(half.slots(PER_PARENT, fastest)).isEqualTo(2);
     assertThat(fresh.slots(PER_PARENT, fastest)).as("tried with a full share").isEqualTo(4);
   }
 

@@ -47,10 +47,15 @@ class PeerTaskTest {
     harness.close();
   }
 
+  private static byte[] content(long seed) {
+    byte[] content = new byte[PIECES * PIECE_LENGTH];
+    new Random(seed).nextBytes(content);
+    return content;
+  }
+
   @Test
   void aParentThatStallsIsDroppedAtOnceWithItsOtherFetchesAndOnlyItsStalledPieceIsBlamed() throws Exception {
-    byte[] content = new byte[PIECES * PIECE_LENGTH];
-    new Random(11).nextBytes(content);
+    byte[] content = content(11);
     Download download = PeerHarness.download("stalling-parent");
     Host good = harness.parent("good", TaskId.of(download), content, PIECE_LENGTH);
     // The same piece list as the good parent, but an upload port where the first piece stalls
@@ -91,10 +96,8 @@ class PeerTaskTest {
 
   @Test
   void aPeerWithOtherParentsKeepsTwoPiecesInFlightAtTheSeedPeer() throws Exception {
-    byte[] content = new byte[PIECES * PIECE_LENGTH];
-    new Random(12).nextBytes(content);
     Download download = PeerHarness.download("seed-share");
-    Host lister = harness.parent("lister", TaskId.of(download), content, PIECE_LENGTH);
+    Host lister = harness.parent("lister", TaskId.of(download), content(12), PIECE_LENGTH);
     // Both parents list every piece (through a real parent's piece stream) and answer no piece
     // request, so each fetch stays in flight and the counts show what the child asked of each.
     hanging = new HangingUploadServer(null);
