@@ -4,6 +4,8 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Super-seeding for a seed peer: until every piece of a task has left the seed once, each child
@@ -13,6 +15,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * to everyone while the late ones wait. Once every piece has been uploaded once, or the seed
  * has the whole task and has offered every piece, everything is offered to all, so a child
  * that is slow to fetch its last pieces cannot hold the others up.
+ *
+ * <p>A child may get a piece it was offered from another parent instead (a peer that has the
+ * whole task, or one fetching from the origin), which the seed does not see: such a piece
+ * stops counting against the child's share once it has waited {@link #OFFER_TTL_NANOS}
+ * without being uploaded, so the child is offered fresh ones. Otherwise a child that got all of
+ * its offered pieces elsewhere would never be offered another, the pieces nobody was offered
+ * would never leave the seed, and when that other parent went away every child would wait for
+ * them (a parent host that went silent did just that in NetlabFaultsTest).
  */
 public final class SeedHandout {
   /**
@@ -21,8 +31,24 @@ public final class SeedHandout {
    */
   static final int AHEAD = 8;
   static final int MIN_AHEAD = 2;
+  /**
+   * How long an offered piece counts against its child's share while the seed has not uploaded
+   * it: far longer than a piece takes to leave the seed when the child fetches it (1 MiB pieces
+   * take well under a second on 50-100 Mbit/s links), short next to the piece timeout.
+   */
+  static final long OFFER_TTL_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final Map<String, TaskHandout> tasks = new ConcurrentHashMap<>();
+  private final LongSupplier clock;
+
+  public SeedHandout() {
+    this(System::nanoTime);
+  }
+
+  /** @param clock nanoseconds, as {@link System#nanoTime} */
+  SeedHandout(LongSupplier clock) {
+    this.clock = clock;
+  }
 
   /** Records an upload of {@code [first, first + length)} of a task. */
   public void uploaded(String taskId, long first, long length) {
@@ -33,7 +59,7 @@ public final class SeedHandout {
   }
 
   public TaskHandout task(String taskId, long pieceLength, int pieceCount) {
-    return tasks.computeIfAbsent(taskId, id -> new TaskHandout(pieceLength, pieceCount));
+    return tasks.computeIfAbsent(taskId, id -> new TaskHandout(pieceLength, pieceCount, clock));
   }
 
   public void forget(String taskId) {
@@ -47,12 +73,16 @@ public final class SeedHandout {
     private final BitSet offered = new BitSet();
     private final BitSet uploaded = new BitSet();
     private final Map<String, BitSet> byChild = new HashMap<>();
+    /** When each offered piece was offered, by piece number. */
+    private final Map<Integer, Long> offeredAt = new HashMap<>();
+    private final LongSupplier clock;
     private long version;
     private boolean open;
 
-    TaskHandout(long pieceLength, int pieceCount) {
+    TaskHandout(long pieceLength, int pieceCount, LongSupplier clock) {
       this.pieceLength = pieceLength;
       this.pieceCount = pieceCount;
+      this.clock = clock;
     }
 
     /** True once everything goes to everyone, for good. */
@@ -64,20 +94,28 @@ public final class SeedHandout {
     /**
      * The pieces {@code child} may fetch from the seed now, out of those the seed has
      * ({@code finished}): the ones offered to it before, topped up to its share of
-     * {@link #AHEAD} not yet uploaded with pieces nobody was offered. All of {@code finished} once the task is open.
+     * {@link #AHEAD} not yet uploaded (nor offered longer than {@link #OFFER_TTL_NANOS} ago) with pieces
+     * nobody was offered. All of {@code finished} once the task is open.
      */
     public synchronized BitSet offer(String child, BitSet finished, boolean seedComplete) {
       if (isOpen(seedComplete)) {
         return (BitSet) finished.clone();
       }
+      long now = clock.getAsLong();
       BitSet mine = byChild.computeIfAbsent(child, c -> new BitSet());
       BitSet waiting = (BitSet) mine.clone();
       waiting.andNot(uploaded);
+      for (int piece = waiting.nextSetBit(0); piece >= 0; piece = waiting.nextSetBit(piece + 1)) {
+        if (now - offeredAt.getOrDefault(piece, now) >= OFFER_TTL_NANOS) {
+          waiting.clear(piece); // most likely fetched from another parent
+        }
+      }
       int ahead = Math.max(MIN_AHEAD, AHEAD / byChild.size());
       for (int piece = finished.nextSetBit(0); piece >= 0 && waiting.cardinality() < ahead;
            piece = finished.nextSetBit(piece + 1)) {
         if (!offered.get(piece)) {
           offered.set(piece);
+          offeredAt.put(piece, now);
           mine.set(piece);
           waiting.set(piece);
         }
@@ -97,6 +135,7 @@ public final class SeedHandout {
         BitSet unfetched = (BitSet) mine.clone();
         unfetched.andNot(uploaded);
         offered.andNot(unfetched);
+        unfetched.stream().forEach(offeredAt::remove);
         version++;
         notifyAll();
       }

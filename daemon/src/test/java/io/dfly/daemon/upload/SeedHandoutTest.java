@@ -38,6 +38,32 @@ class SeedHandoutTest {
   }
 
   @Test
+  void piecesAChildGotElsewhereStopCountingAfterTheTtlSoEveryPieceIsOfferedInTheEnd() {
+    long[] now = {0};
+    SeedHandout handout = new SeedHandout(() -> now[0]);
+    SeedHandout.TaskHandout task = handout.task("t", PIECE, COUNT);
+    BitSet have = all(COUNT);
+    BitSet a = task.offer("a", have, true);
+    BitSet b = task.offer("b", have, true);
+    // Both fetch their pieces from another parent: the seed uploads none of them.
+    now[0] += SeedHandout.OFFER_TTL_NANOS - 1;
+    assertThat(task.offer("a", have, true)).as("within the TTL nothing new").isEqualTo(a);
+    now[0] += 1;
+    BitSet aLater = task.offer("a", have, true);
+    BitSet added = (BitSet) aLater.clone();
+    added.andNot(a);
+    assertThat(added.cardinality()).isEqualTo(SeedHandout.AHEAD / 2);
+    assertThat(added.intersects(b)).isFalse();
+    // Topped up every TTL, every piece is offered in the end, and then everything goes to all.
+    for (int round = 0; round < COUNT && task.offer("a", have, true).cardinality() < COUNT; round++) {
+      now[0] += SeedHandout.OFFER_TTL_NANOS;
+      task.offer("b", have, true);
+    }
+    assertThat(task.offer("a", have, true)).isEqualTo(have);
+    assertThat(task.offer("b", have, true)).isEqualTo(have);
+  }
+
+  @Test
   void onlyPiecesTheSeedHasAreOfferedAndAPartialUploadCountsForNothing() {
     SeedHandout handout = new SeedHandout();
     SeedHandout.TaskHandout task = handout.task("t", PIECE, COUNT);
