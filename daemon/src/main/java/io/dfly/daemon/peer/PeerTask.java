@@ -24,6 +24,7 @@ import io.grpc.stub.StreamObserver;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.HashSet;
@@ -157,6 +158,11 @@ public final class PeerTask {
           onStall();
         } else {
           handle(event);
+          // Everything already queued first (parents announce each piece they finish): one
+          // dispatch then sees it all, instead of one sort of the missing pieces per event.
+          while (!finished && (event = events.poll()) != null) {
+            handle(event);
+          }
         }
         if (!finished && makeRoom()) {
           dispatch();
@@ -493,6 +499,8 @@ public final class PeerTask {
     }
     boolean reader = waiters.stream().anyMatch(PeerEvent.Wanted::inOrder);
     List<Integer> ordered = PieceOrder.order(candidates, this::availability, reader ? IN_ORDER_WINDOW : 0, random);
+    Parent[] live = liveParents();
+    Slots slots = new Slots(live);
     for (boolean seeds : new boolean[] {false, true}) {
       for (int n : ordered) {
         if (inflight.size() >= concurrency) {
@@ -501,7 +509,7 @@ public final class PeerTask {
         if (inflight.contains(n)) {
           continue;
         }
-        Parent parent = pickParent(n, seeds);
+        Parent parent = pickParent(n, seeds, live, slots);
         Piece piece = announced.get(n);
         if (parent != null) {
           String authorization = manager.peerChannels().authorization();
@@ -562,6 +570,23 @@ public final class PeerTask {
     return holders;
   }
 
+  private Parent[] liveParents() {
+    List<Parent> live = new ArrayList<>(parents.size());
+    for (Parent parent : parents.values()) {
+      if (!parent.dropped) {
+        live.add(parent);
+      }
+    }
+    return live.toArray(new Parent[0]);
+  }
+
+  /** What every parent's room depends on, worked out once per dispatch rather than per piece. */
+  private record Slots(boolean otherPeers, double fastest) {
+    Slots(Parent[] live) {
+      this(Arrays.stream(live).anyMatch(p -> !p.seed), Parent.fastestMeasured(Arrays.asList(live)));
+    }
+  }
+
   private boolean startFetch(int number, Runnable fetch) {
     if (!claims.claim(number)) {
       return false; // the origin stream is writing it
@@ -579,14 +604,14 @@ public final class PeerTask {
    * {@link #SEED_SLOTS_BESIDE_PEERS} requests at a time: its upload is better spent on peers
    * nobody else can serve yet.
    */
-  private Parent pickParent(int number, boolean seed) {
+  private Parent pickParent(int number, boolean seed, Parent[] live, Slots slots) {
     int perParent = manager.config().perParentConcurrency;
-    boolean otherPeers = parents.values().stream().anyMatch(p -> !p.seed && !p.dropped);
-    double fastest = Parent.fastestMeasured(parents.values());
+    boolean otherPeers = slots.otherPeers();
+    double fastest = slots.fastest();
     Parent best = null;
     double bestFinish = Double.MAX_VALUE;
-    for (Parent parent : parents.values()) {
-      if (parent.seed != seed || parent.dropped || !parent.pieces.get(number)) {
+    for (Parent parent : live) {
+      if (parent.seed != seed || !parent.pieces.get(number)) {
         continue;
       }
       // Without other peers this peer is where the swarm's new pieces enter (every later peer

@@ -2,7 +2,6 @@ package io.dfly.daemon.peer;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.function.IntUnaryOperator;
@@ -29,9 +28,21 @@ final class PieceOrder {
     ordered.addAll(missing.subList(0, window));
     List<Integer> rest = new ArrayList<>(missing.subList(window, missing.size()));
     Collections.shuffle(rest, random);
-    // A stable sort by holder count keeps the shuffled order among equally rare pieces.
-    rest.sort(Comparator.comparingInt(holders::applyAsInt));
-    ordered.addAll(rest);
+    // Grouped by holder count, each piece counted once (a count walks every parent), in the
+    // shuffled order within a group.
+    int[] counts = new int[rest.size()];
+    int most = 0;
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = holders.applyAsInt(rest.get(i));
+      most = Math.max(most, counts[i]);
+    }
+    for (int holding = 0; holding <= most; holding++) {
+      for (int i = 0; i < counts.length; i++) {
+        if (counts[i] == holding) {
+          ordered.add(rest.get(i));
+        }
+      }
+    }
     return ordered;
   }
 }

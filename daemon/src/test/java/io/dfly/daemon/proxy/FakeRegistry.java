@@ -162,10 +162,12 @@ final class FakeRegistry implements AutoCloseable {
     int length = (int) (last - first + 1);
     exchange.getResponseHeaders().add("Content-Type", "application/octet-stream");
     exchange.sendResponseHeaders(status, length == 0 ? -1 : length);
+    // Counted before they go out: a client can have every byte (and a test read the count)
+    // before this thread gets back from the write.
+    blobBytesServed.addAndGet(length);
     try (OutputStream out = exchange.getResponseBody()) {
       out.write(blob, (int) first, length);
     }
-    blobBytesServed.addAndGet(length);
   }
 
   private static void send(HttpExchange exchange, int status, String body) throws IOException {
