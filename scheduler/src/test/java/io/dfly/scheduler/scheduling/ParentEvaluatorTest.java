@@ -215,6 +215,40 @@ class ParentEvaluatorTest {
     assertThat(select(child)).as("with load not weighed, all five tie").hasSize(5);
   }
 
+  @Test
+  void aParentWhosePiecesCostItsChildrenMoreThanTheirOtherParentsRanksLower() {
+    // Its children paid it 2.5x what they pay their other parents per byte (what the cost judge
+    // records): not slow enough to block, but a newcomer should start elsewhere.
+    Peer child = peer("child", PeerState.PENDING);
+    Peer sluggish = peer("sluggish", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    for (int i = 0; i < 16; i++) {
+      sluggish.servedRelativeCosts().add(2.5);
+    }
+    Peer steady = peer("steady", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    for (int i = 0; i < 16; i++) {
+      steady.servedRelativeCosts().add(1.0);
+    }
+    peer("untried", PeerState.SUCCEEDED, 0, 1, 2, 3);
+    evaluator = new ParentEvaluator(limit(3));
+    assertThat(select(child)).as("an untried parent gets the benefit of the doubt")
+        .containsExactly("steady", "untried", "sluggish");
+  }
+
+  @Test
+  void theWeightsAreTheOperatorsToSet() {
+    // A cluster that pays for traffic between IDCs weighs the IDC over pieces held.
+    KnownHost childHost = host(Host.newBuilder().setId("child-host").setIdc("dc1"));
+    Peer child = peer("child", childHost, PeerState.PENDING);
+    peer("near", host(Host.newBuilder().setId("near").setIdc("dc1")), PeerState.RUNNING, 0, 1, 2, 3);
+    peer("far", host(Host.newBuilder().setId("far").setIdc("dc2")), PeerState.RUNNING, 0, 1, 2, 3, 4, 5, 6, 7);
+    evaluator = new ParentEvaluator(limit(1));
+    assertThat(select(child)).as("default weights: more pieces win").containsExactly("far");
+
+    config.evaluator.idc = 1;
+    evaluator = new ParentEvaluator(config);
+    assertThat(select(child)).containsExactly("near");
+  }
+
   private void announceLoad(String peerId, double cpu, double memory) {
     KnownHost host = task.peer(peerId).host();
     hosts.announce(host.host(), HostLoad.newBuilder().setCpuUsage(cpu).setMemoryUsage(memory).build(), NOW);

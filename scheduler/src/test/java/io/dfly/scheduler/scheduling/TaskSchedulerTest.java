@@ -301,6 +301,88 @@ class TaskSchedulerTest {
     assertThat(f.triggered).containsExactly("seed/t", "seed/t");
   }
 
+  @Test
+  void aSeedHostThatIsGoneMovesOnlyItsOwnTasksToOtherSeedHosts() {
+    // One scheduler sees three seed hosts; another, after seed-c died, sees two. Rendezvous
+    // hashing keeps every task of seed-a and seed-b where it was, so the schedulers still agree on
+    // those and only seed-c's tasks are fetched again elsewhere.
+    SchedulerFixture withoutC = new SchedulerFixture();
+    for (SchedulerFixture fixture : List.of(f, withoutC)) {
+      fixture.seedHost("seed-a");
+      fixture.seedHost("seed-b");
+      if (fixture == f) {
+        fixture.seedHost("seed-c");
+      }
+      Host normal = fixture.host("h1");
+      for (int i = 0; i < 60; i++) {
+        fixture.register("task-" + i, "p" + i, normal);
+      }
+    }
+    int moved = 0;
+    for (int i = 0; i < 60; i++) {
+      String before = f.triggered.get(i);
+      if (before.startsWith("seed-c/")) {
+        moved++;
+        assertThat(withoutC.triggered.get(i)).isIn("seed-a/task-" + i, "seed-b/task-" + i);
+      } else {
+        assertThat(withoutC.triggered.get(i)).as("task-" + i + " keeps its seed host").isEqualTo(before);
+      }
+    }
+    assertThat(moved).as("seed-c had its share of the tasks").isBetween(10, 30);
+  }
+
+  @Test
+  void aSeedPeerBlockedForACorruptPieceIsReplacedByTheNextSeedHost() {
+    Host a = f.seedHost("seed-a");
+    Host b = f.seedHost("seed-b");
+    RecordingStream p1 = f.register("p1", f.host("h1"));
+    String first = f.triggered.getFirst();
+    Host firstSeed = first.startsWith("seed-a/") ? a : b;
+    Host nextSeed = firstSeed == a ? b : a;
+    String s1 = f.lastTriggeredPeer();
+    f.register(s1, firstSeed);
+    f.pieces(s1, "", 0, 7, 100);
+    f.pieces("p1", s1, 0, 1, 100);
+    RecordingStream p2 = f.register("p2", f.host("h2"));
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder(s1, "p1");
+
+    scheduler.pieceFailed(TASK, "p1", s1, true, false);
+    assertThat(f.triggered).containsExactly(first, nextSeed.getId() + "/t");
+    String s2 = f.lastTriggeredPeer();
+    assertThat(p1.lastParents()).containsExactly(s2);
+    scheduler.tick(); // p2, if scheduled before p1 took the trigger, gets it in the round
+    assertThat(p2.lastParents()).containsExactlyInAnyOrder(s2, "p1");
+    for (RecordingStream peer : List.of(p1, p2)) {
+      assertThat(peer.sent).extracting(r -> r.getResponseCase()).doesNotContain(ResponseCase.NEED_BACK_TO_SOURCE);
+    }
+  }
+
+  @Test
+  void theRoundsBeforeTheOriginAreSetInConfigAndCountOnlyRoundsInARowWithoutAParent() {
+    SchedulerConfig config = SchedulerFixture.withoutSeedGrace();
+    config.backToSourceAfterRounds = 3;
+    SchedulerFixture g = new SchedulerFixture(config);
+    // After a failover p1 registers again with what it holds and waits for its fellows.
+    RecordingStream p1 = g.register(TASK, "p1", g.host("h1"), RegisterPeer.newBuilder()
+        .setDownload(SchedulerFixture.DOWNLOAD).addAllFinishedPieces(List.of(0, 1)).build());
+    g.scheduler.tick();
+    g.scheduler.tick();
+    // p2 comes back with other pieces: they serve each other, and p1's count starts again.
+    RecordingStream p2 = g.register(TASK, "p2", g.host("h2"), RegisterPeer.newBuilder()
+        .setDownload(SchedulerFixture.DOWNLOAD).addAllFinishedPieces(List.of(2, 3)).build());
+    assertThat(p1.lastParents()).containsExactly("p2");
+    g.scheduler.streamEnded(TASK, "p2", p2);
+    assertThat(p1.lastCase()).as("told to stop using p2").isEqualTo(ResponseCase.NORMAL_TASK);
+    assertThat(p1.lastParents()).isEmpty();
+
+    g.scheduler.tick();
+    g.scheduler.tick();
+    assertThat(p1.lastCase()).as("two rounds without a parent since p2 left").isEqualTo(ResponseCase.NORMAL_TASK);
+    g.scheduler.tick();
+    assertThat(p1.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
+    assertThat(g.counter("dfly.scheduler.back.to.source", "reason", "rounds")).isEqualTo(1);
+  }
+
   // ---- size classes ----------------------------------------------------------------------
 
   @Test
@@ -336,6 +418,55 @@ class TaskSchedulerTest {
     RecordingStream p3 = f.register("p3", f.host(Host.newBuilder().setId("h3")));
 
     assertThat(p3.lastParents()).containsExactly("p1");
+  }
+
+  @Test
+  void aTaskOfAtMost128BytesTravelsInTheAnswerAndOneOf129DoesNot() {
+    for (int length : new int[] {128, 129}) {
+      String task = "task-" + length;
+      f.register(task, "first-" + length, f.host("first-" + length));
+      Piece piece = Piece.newBuilder().setNumber(0).setLength(length).setDigest("1a2b3c4d").build();
+      scheduler.pieceFinished(task, "first-" + length, PieceFinished.newBuilder().setPiece(piece).build());
+      scheduler.peerFinished(task, "first-" + length, PeerFinished.newBuilder().setContentLength(length)
+          .setPieceCount(1).setContent(ByteString.copyFrom(new byte[length])).build());
+    }
+    RecordingStream tiny = f.register("task-128", "next-128", f.host("next-128"));
+    assertThat(tiny.lastCase()).isEqualTo(ResponseCase.TINY_TASK);
+    assertThat(tiny.last().getTinyTask().getContent().size()).isEqualTo(128);
+    RecordingStream small = f.register("task-129", "next-129", f.host("next-129"));
+    assertThat(small.lastParents()).as("one piece, from its one holder").containsExactly("first-129");
+  }
+
+  @Test
+  void aSinglePieceTaskGetsOnlyTheBestOfItsHoldersEvenWhenAPeerStillFetchingScoresHigher() {
+    // Both holders' hosts were blocked elsewhere (h1 twice, h2 once): their scores are divided by
+    // 1 + their penalty, below that of a peer still fetching the piece, which could only make the
+    // child wait.
+    Host h1 = f.host("h1");
+    Host h2 = f.host("h2");
+    penaliseOnce(h1, "elsewhere-1");
+    penaliseOnce(h1, "elsewhere-2");
+    penaliseOnce(h2, "elsewhere-3");
+    f.register("p1", h1);
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 0, 100);
+    f.finished("p1", SchedulerFixture.PIECE / 2, 1);
+    f.register("p2", h2);
+    f.pieces("p2", "p1", 0, 0, 100);
+    f.finished("p2", SchedulerFixture.PIECE / 2, 1);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    assertThat(p3.lastParents()).hasSize(1);
+
+    RecordingStream p4 = f.register("p4", f.host("h4"));
+    assertThat(p4.lastParents()).containsExactly("p2");
+  }
+
+  /** A peer on {@code host} serves a corrupt piece in task {@code task}: blocked there, its host penalised by 1. */
+  private void penaliseOnce(Host host, String task) {
+    f.register(task, host.getId() + "-" + task, host);
+    scheduler.backToSourceStarted(task, host.getId() + "-" + task);
+    f.register(task, "child-" + task, f.host("child-" + task));
+    scheduler.pieceFailed(task, "child-" + task, host.getId() + "-" + task, true, false);
   }
 
   // ---- parents that leave or misbehave ----------------------------------------------------
@@ -695,6 +826,125 @@ class TaskSchedulerTest {
     assertThat(late.lastParents()).containsExactly("child-fresh", "bad-fresh");
   }
 
+  @Test
+  void aSeedPeerWhoseCostsJumpIsNotBlocked() {
+    // The same jump that blocks a peer (aParentWhoseCostsJumpFarAboveItsOwnHistoryIsBlocked):
+    // a seed peer is the task's source, busiest by design, and only bad pieces block it.
+    Host seedHost = f.seedHost("seed");
+    f.register("s", seedHost);
+    f.pieces("s", "", 0, 127, 10);
+    f.register("p1", f.host("h1"));
+    f.pieces("p1", "s", 0, 63, 100);
+    RecordingStream child = f.register("c", f.host("h2"));
+    int n = 0;
+    for (; n < 40; n += 2) {
+      f.pieces("c", "p1", n, n, 100 + n % 7);
+      f.pieces("c", "s", n + 1, n + 1, 100 - n % 5);
+    }
+    for (int i = 0; i < 8; i++, n += 2) {
+      f.advanceMillis(1000);
+      f.pieces("c", "p1", n, n, 100);
+      f.pieces("c", "s", n + 1, n + 1, 1000);
+    }
+    assertThat(f.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+    assertThat(child.lastParents()).containsExactlyInAnyOrder("s", "p1");
+  }
+
+  @Test
+  void aBlockIsLoggedWithTheParentItsHostAndWhy() {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(TaskScheduler.class);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events =
+        new ch.qos.logback.core.read.ListAppender<>();
+    events.start();
+    logger.addAppender(events);
+    try {
+      childrenOfASourceAndAPartialParent();
+      scheduler.pieceFailed(TASK, "p3", "p2", true, false);
+    } finally {
+      logger.detachAppender(events);
+    }
+    assertThat(events.list).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+        .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+        .containsExactly("task t: parent p2 on host h2 blocked: it served a corrupt piece to p3; host penalty now 1.00");
+  }
+
+  @Test
+  void aHostWhosePiecesFailedInEarlierTasksRanksBelowOneThatServedThemWell() {
+    SchedulerConfig config = SchedulerFixture.withoutSeedGrace();
+    config.candidateParentLimit = 1;
+    SchedulerFixture g = new SchedulerFixture(config);
+    Host shaky = g.host("shaky");
+    Host solid = g.host("solid");
+    // Earlier, each host failed one piece (not enough to be blocked); solid served nine more, shaky one.
+    g.register("earlier", "shaky-e", shaky);
+    g.scheduler.backToSourceStarted("earlier", "shaky-e");
+    g.register("earlier", "solid-e", solid);
+    g.scheduler.backToSourceStarted("earlier", "solid-e");
+    g.register("earlier", "c", g.host("c"));
+    for (int n = 0; n < 10; n++) {
+      String parent = n == 0 ? "shaky-e" : "solid-e";
+      g.scheduler.pieceFinished("earlier", "c", PieceFinished.newBuilder().setParentId(parent)
+          .setPiece(Piece.newBuilder().setNumber(n).setLength(SchedulerFixture.PIECE)).build());
+    }
+    g.scheduler.pieceFailed("earlier", "c", "shaky-e", false, false);
+    g.scheduler.pieceFailed("earlier", "c", "solid-e", false, false);
+    assertThat(g.registry.find("dfly.scheduler.parents.blocked").counters()).isEmpty();
+
+    // Now both hold a new task whole; a newcomer's one parent is the host that serves well.
+    for (String peer : List.of("shaky-t", "solid-t")) {
+      g.register(peer, peer.startsWith("shaky") ? shaky : solid);
+      g.scheduler.backToSourceStarted(TASK, peer);
+      g.pieces(peer, "", 0, 3, 100);
+      g.finished(peer, 4 * SchedulerFixture.PIECE, 4);
+    }
+    RecordingStream newcomer = g.register("newcomer", g.host("h3"));
+    assertThat(newcomer.lastParents()).containsExactly("solid-t");
+  }
+
+  // ---- better parents as the task progresses -------------------------------------------------
+
+  @Test
+  void aPeerThatFinishesReplacesAParentWithNothingNewAtTheNextRound() {
+    SchedulerConfig config = SchedulerFixture.withoutSeedGrace();
+    config.candidateParentLimit = 2;
+    SchedulerFixture g = new SchedulerFixture(config);
+    g.register("p1", g.host("h1"));
+    g.scheduler.backToSourceStarted(TASK, "p1");
+    g.pieces("p1", "", 0, 63, 100);
+    g.register("p2", g.host("h2"));
+    g.pieces("p2", "p1", 0, 9, 100);
+    RecordingStream c = g.register("c", g.host("h3"));
+    assertThat(c.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    g.pieces("c", "p2", 0, 9, 100); // all p2 has; it is still fetching, slowly
+    g.register("p3", g.host("h4"));
+    g.pieces("p3", "p1", 0, 63, 100);
+    g.finished("p3", 64 * SchedulerFixture.PIECE, 64);
+    assertThat(c.lastParents()).as("running peers wait for the round").containsExactlyInAnyOrder("p1", "p2");
+
+    g.scheduler.tick();
+    assertThat(c.lastParents()).containsExactlyInAnyOrder("p1", "p3");
+  }
+
+  @Test
+  void aHostOutOfUploadSlotsGetsNoNewChildrenUntilItAnnouncesFreeOnes() {
+    Host h1 = f.host("h1");
+    f.register("p1", h1);
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 4, 100);
+    f.load(h1, 200);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    assertThat(p3.lastParents()).containsExactly("p2");
+
+    f.load(h1, 20); // its next announcement
+    RecordingStream p4 = f.register("p4", f.host("h4"));
+    assertThat(p4.lastParents()).contains("p1");
+    scheduler.tick();
+    assertThat(p3.lastParents()).contains("p1", "p2");
+  }
+
   // ---- garbage collection ----------------------------------------------------------------
 
   @Test
@@ -802,6 +1052,33 @@ class TaskSchedulerTest {
     scheduler.streamEnded(TASK, "p2", old);
     assertThat(again.lastParents()).containsExactly("p1");
     assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(2);
+  }
+
+  @Test
+  void aFinishedPeerThatChildrenStillFetchFromOutlivesTheFinishedPeerTtl() {
+    Host h1 = f.host("h1");
+    Host h2 = f.host("h2");
+    RecordingStream p1 = f.register("p1", h1);
+    f.pieces("p1", "", 0, 3, 100);
+    f.finished("p1", 4 * SchedulerFixture.PIECE, 4);
+    scheduler.streamEnded(TASK, "p1", p1);
+
+    // Five hours later a peer fetches the file from it; two hours after that p1 has reported
+    // nothing itself for seven hours, past the six-hour TTL, but served an hour and more ago.
+    f.advanceSeconds(5 * 3600);
+    scheduler.announceHost(h1, null);
+    scheduler.announceHost(h2, null);
+    RecordingStream c1 = f.register("c1", h2);
+    assertThat(c1.lastParents()).containsExactly("p1");
+    f.pieces("c1", "p1", 0, 3, 100);
+    f.finished("c1", 4 * SchedulerFixture.PIECE, 4);
+    f.advanceSeconds(2 * 3600);
+    scheduler.announceHost(h1, null);
+    scheduler.announceHost(h2, null);
+    scheduler.tick();
+
+    RecordingStream c2 = f.register("c2", f.host("h3"));
+    assertThat(c2.lastParents()).containsExactlyInAnyOrder("p1", "c1");
   }
 
   @Test
