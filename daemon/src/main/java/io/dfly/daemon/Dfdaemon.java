@@ -81,11 +81,8 @@ public final class Dfdaemon implements AutoCloseable {
         handouts == null ? UploadServer.UploadListener.NONE : handouts::uploaded, token);
     scheduler.reportLoad(new HostLoadSampler(uploadServer::activeUploads, uploadServer::uploadedBytes,
         uploadRate::rate, System::nanoTime)::sample);
-    announceUntilAccepted();
-    // Set after the first announce: restoreTasks() below announces every finished task once.
-    scheduler.onTasksMoved(tasks::tasksMoved);
-    announcer.scheduleWithFixedDelay(scheduler::announceHost,
-        config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
+    // Listening before the scheduler hears of this host: it connects to a seed peer at once, and
+    // a refused connect would leave its channel backing off when the first trigger comes.
     for (String ip : List.of(config.listen)) {
       grpcServers.add(NettyServerBuilder.forAddress(new InetSocketAddress(ip, config.grpcPort))
           .executor(Executors.newVirtualThreadPerTaskExecutor())
@@ -93,6 +90,11 @@ public final class Dfdaemon implements AutoCloseable {
           .build()
           .start());
     }
+    announceUntilAccepted();
+    // Set after the first announce: restoreTasks() below announces every finished task once.
+    scheduler.onTasksMoved(tasks::tasksMoved);
+    announcer.scheduleWithFixedDelay(scheduler::announceHost,
+        config.announceIntervalSeconds, config.announceIntervalSeconds, TimeUnit.SECONDS);
     localApi = new LocalApiServer(config.apiPort, tasks, uploadRate, config.uploadLimit);
     announcer.scheduleWithFixedDelay(gc::collect, config.gc.intervalSeconds, config.gc.intervalSeconds,
         TimeUnit.SECONDS);

@@ -42,10 +42,6 @@ public final class ServerTraining {
            SchedulerServer scheduler = new SchedulerServer(schedulerConfig);
            Dfdaemon seed = new Dfdaemon(daemonConfig(dir.resolve("seed"), schedulerConfig.listen, true));
            Dfdaemon peer = new Dfdaemon(peerConfig)) {
-        // The scheduler connects to a seed peer when its host announces, which a dfdaemon does
-        // before its gRPC server listens: that first connect may be refused, and a trigger
-        // within the channel's reconnect back-off (about 1 s) would fail.
-        Thread.sleep(2000);
         int exit = DfgetMain.run(origin.url("blob"), "-O", dir.resolve("out").toString(),
             "--daemon", "127.0.0.1:" + peerConfig.apiPort, "--no-progress");
         // The seed peer's fetch only: a peer that went to the origin too missed the P2P path.

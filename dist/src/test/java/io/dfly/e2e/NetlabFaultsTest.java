@@ -111,8 +111,8 @@ class NetlabFaultsTest {
     }
     for (Map.Entry<Integer, Process> daemon : daemons.entrySet()) {
       int h = daemon.getKey();
-      OciRegistry.awaitPort(in(h), addr(h), 65000, daemon.getValue()); // listens once announced to the scheduler
-      OciRegistry.awaitPort(in(h), "127.0.0.1", 65003, daemon.getValue());
+      OciRegistry.awaitPort(in(h), addr(h), 65000, daemon.getValue());
+      OciRegistry.awaitPort(in(h), "127.0.0.1", 65003, daemon.getValue()); // the local API: once announced
     }
   }
 

@@ -118,7 +118,7 @@ class NetlabPullTest {
         args.add("--seed-peer");
       }
       Process daemon = start(h, "dfdaemon-h" + h, "io.dfly.daemon.DfdaemonMain", args.toArray(String[]::new));
-      OciRegistry.awaitPort(in(h), addr(h), 65000, daemon); // listens once announced to the scheduler
+      OciRegistry.awaitPort(in(h), "127.0.0.1", 65003, daemon); // the local API: once announced to the scheduler
       OciRegistry.awaitPort(in(h), "127.0.0.1", 65001, daemon);
     }
 
