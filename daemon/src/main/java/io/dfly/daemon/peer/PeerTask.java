@@ -498,8 +498,8 @@ public final class PeerTask {
       }
     }
     boolean reader = waiters.stream().anyMatch(PeerEvent.Wanted::inOrder);
-    List<Integer> ordered = PieceOrder.order(candidates, this::availability, reader ? IN_ORDER_WINDOW : 0, random);
     Parent[] live = liveParents();
+    List<Integer> ordered = PieceOrder.order(candidates, n -> holders(live, n), reader ? IN_ORDER_WINDOW : 0, random);
     Slots slots = new Slots(live);
     for (boolean seeds : new boolean[] {false, true}) {
       for (int n : ordered) {
@@ -560,10 +560,10 @@ public final class PeerTask {
     return false;
   }
 
-  private int availability(int n) {
+  private static int holders(Parent[] live, int n) {
     int holders = 0;
-    for (Parent parent : parents.values()) {
-      if (!parent.dropped && parent.pieces.get(n)) {
+    for (Parent parent : live) {
+      if (parent.pieces.get(n)) {
         holders++;
       }
     }

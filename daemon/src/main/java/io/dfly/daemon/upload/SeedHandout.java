@@ -73,8 +73,8 @@ public final class SeedHandout {
     private final BitSet offered = new BitSet();
     private final BitSet uploaded = new BitSet();
     private final Map<String, BitSet> byChild = new HashMap<>();
-    /** When each offered piece was offered, by piece number. */
-    private final Map<Integer, Long> offeredAt = new HashMap<>();
+    /** When each piece was last offered (System.nanoTime), by piece number; read only for offered ones. */
+    private final long[] offeredAt;
     private final LongSupplier clock;
     private long version;
     private boolean open;
@@ -83,6 +83,7 @@ public final class SeedHandout {
       this.pieceLength = pieceLength;
       this.pieceCount = pieceCount;
       this.clock = clock;
+      this.offeredAt = new long[Math.max(0, pieceCount)];
     }
 
     /** True once everything goes to everyone, for good. */
@@ -106,7 +107,7 @@ public final class SeedHandout {
       BitSet waiting = (BitSet) mine.clone();
       waiting.andNot(uploaded);
       for (int piece = waiting.nextSetBit(0); piece >= 0; piece = waiting.nextSetBit(piece + 1)) {
-        if (now - offeredAt.getOrDefault(piece, now) >= OFFER_TTL_NANOS) {
+        if (now - offeredAt[piece] >= OFFER_TTL_NANOS) {
           waiting.clear(piece); // most likely fetched from another parent
         }
       }
@@ -115,7 +116,7 @@ public final class SeedHandout {
            piece = finished.nextSetBit(piece + 1)) {
         if (!offered.get(piece)) {
           offered.set(piece);
-          offeredAt.put(piece, now);
+          offeredAt[piece] = now;
           mine.set(piece);
           waiting.set(piece);
         }
@@ -135,7 +136,6 @@ public final class SeedHandout {
         BitSet unfetched = (BitSet) mine.clone();
         unfetched.andNot(uploaded);
         offered.andNot(unfetched);
-        unfetched.stream().forEach(offeredAt::remove);
         version++;
         notifyAll();
       }
