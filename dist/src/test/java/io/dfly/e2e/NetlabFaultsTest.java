@@ -14,8 +14,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,12 +60,11 @@ class NetlabFaultsTest {
   private static final int BACK_TO_SOURCE_ROUNDS = 10;
   /** stall-timeout-seconds on the parent's host, which starts a download while the scheduler is silent. */
   private static final int LATE_STALL_TIMEOUT_SECONDS = 10;
-  private static final Pattern TX_BYTES = Pattern.compile("tx_bytes=(\\d+) rx_bytes=(\\d+)");
 
   @TempDir
   static Path work;
 
-  static Path netlab;
+  static Netlab lab;
   static Path originDir;
   static final List<Process> processes = new ArrayList<>();
   /** Hosts cut off by a test and not yet reconnected; @AfterAll reconnects them before stopping processes. */
@@ -75,14 +72,7 @@ class NetlabFaultsTest {
 
   @BeforeAll
   static void labUp() throws Exception {
-    Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
-    netlab = repo.resolveSibling("shared").resolve("netlab").resolve("netlab");
-    if (!Files.isExecutable(netlab)) {
-      netlab = Path.of("/work/shared/netlab/netlab");
-    }
-    assertThat(netlab).as("netlab (shared/netlab/netlab beside the checkout)").isExecutable();
-    run(netlab.toString(), "down", "--prefix", PREFIX);
-    run(netlab.toString(), "up", Integer.toString(HOSTS), "--rate", Integer.toString(RATE_MBIT), "--prefix", PREFIX);
+    lab = Netlab.up(PREFIX, HOSTS, RATE_MBIT, work);
 
     originDir = Files.createDirectories(work.resolve("origin"));
     Path first = originDir.resolve("index.txt");
@@ -131,7 +121,9 @@ class NetlabFaultsTest {
         }
       }
     } finally {
-      run(netlab.toString(), "down", "--prefix", PREFIX);
+      if (lab != null) {
+        lab.down();
+      }
     }
   }
 
@@ -142,30 +134,23 @@ class NetlabFaultsTest {
     return OciRegistry.run(work, command);
   }
 
-  /** The command prefix that runs a command inside host {@code h}. */
   private static List<String> in(int h) {
-    return List.of("env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "exec", Integer.toString(h));
+    return lab.in(h);
   }
 
   private static String addr(int h) {
-    return "10.77.0." + (10 + h);
+    return Netlab.addr(h);
   }
 
   private static Process start(int h, String name, String mainClass, String... args) throws IOException {
-    List<String> command = new ArrayList<>(in(h));
-    command.addAll(LocalCluster.javaCommand(mainClass, "-Xmx192m"));
-    command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(work.resolve(name + ".log").toFile()).start();
+    Process process = lab.start(h, name, "-Xmx192m", mainClass, args);
     processes.add(process);
     return process;
   }
 
   /** Bytes host {@code h}'s link has sent ({@code [0]}) and received ({@code [1]}). */
   private static long[] traffic(int h) throws IOException, InterruptedException {
-    Matcher m = TX_BYTES.matcher(run("env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "stats", Integer.toString(h)));
-    assertThat(m.find()).as("netlab stats gives tx_bytes and rx_bytes").isTrue();
-    return new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(2))};
+    return lab.traffic(h);
   }
 
   /**
@@ -174,12 +159,12 @@ class NetlabFaultsTest {
    * sends and receives nothing, and no reset comes from it or for it.
    */
   private static void cutOff(int h) throws IOException, InterruptedException {
-    run("ip", "netns", "exec", PREFIX + "-sw", "ip", "link", "set", "nlp" + h, "down");
+    run("ip", "netns", "exec", lab.switchNamespace(), "ip", "link", "set", "nlp" + h, "down");
     cut.add(h);
   }
 
   private static void reconnect(int h) throws IOException, InterruptedException {
-    run("ip", "netns", "exec", PREFIX + "-sw", "ip", "link", "set", "nlp" + h, "up");
+    run("ip", "netns", "exec", lab.switchNamespace(), "ip", "link", "set", "nlp" + h, "up");
     cut.remove(Integer.valueOf(h));
   }
 

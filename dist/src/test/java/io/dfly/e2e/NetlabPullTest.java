@@ -2,7 +2,6 @@ package io.dfly.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dfly.quickstart.LocalCluster;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,26 +21,18 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NetlabPullTest {
   private static final String PREFIX = "dfe2e";
-  private static final Pattern TX_BYTES = Pattern.compile("tx_bytes=(\\d+)");
 
   @TempDir
   static Path work;
 
-  static Path netlab;
+  static Netlab lab;
   static final List<Process> processes = new ArrayList<>();
   static final List<Containerd> containerds = new ArrayList<>();
   static OciRegistry registry;
 
   @BeforeAll
   static void labUp() throws Exception {
-    Path repo = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
-    netlab = repo.resolveSibling("shared").resolve("netlab").resolve("netlab");
-    if (!Files.isExecutable(netlab)) {
-      netlab = Path.of("/work/shared/netlab/netlab");
-    }
-    assertThat(netlab).as("netlab (shared/netlab/netlab beside the checkout)").isExecutable();
-    netlab("down", "--prefix", PREFIX);
-    OciRegistry.run(work, netlab.toString(), "up", "4", "--rate", "1000", "--prefix", PREFIX);
+    lab = Netlab.up(PREFIX, 4, 1000, work);
   }
 
   @AfterAll
@@ -62,41 +51,28 @@ class NetlabPullTest {
     if (registry != null) {
       registry.close();
     }
-    netlab("down", "--prefix", PREFIX);
+    if (lab != null) {
+      lab.down();
+    }
   }
 
-  private static void netlab(String... args) throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of(netlab.toString()));
-    command.addAll(List.of(args));
-    new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
-        .waitFor(60, TimeUnit.SECONDS);
-  }
-
-  /** The command prefix that runs a command inside host {@code h}. */
   private static List<String> in(int h) {
-    return List.of("env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "exec", Integer.toString(h));
+    return lab.in(h);
   }
 
   private static String addr(int h) {
-    return "10.77.0." + (10 + h);
+    return Netlab.addr(h);
   }
 
   private static Process start(int h, String name, String mainClass, String... args) throws IOException {
-    List<String> command = new ArrayList<>(in(h));
-    command.addAll(LocalCluster.javaCommand(mainClass, "-Xmx256m"));
-    command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(work.resolve(name + ".log").toFile()).start();
+    Process process = lab.start(h, name, "-Xmx256m", mainClass, args);
     processes.add(process);
     return process;
   }
 
   /** Bytes host {@code h}'s link has sent. */
   private static long sent(int h) throws IOException, InterruptedException {
-    Matcher m = TX_BYTES.matcher(OciRegistry.run(work, "env", "NETLAB_PREFIX=" + PREFIX, netlab.toString(), "stats",
-        Integer.toString(h)));
-    assertThat(m.find()).as("netlab stats gives tx_bytes").isTrue();
-    return Long.parseLong(m.group(1));
+    return lab.traffic(h)[0];
   }
 
   @Test
