@@ -67,13 +67,7 @@ class PeerStatesTest {
 
   @Test
   void aPeerThatFailsIsNoParentAnyMoreAndItsChildrenMoveOn() {
-    f.register("p1", f.host("h1"));
-    scheduler.backToSourceStarted(TASK, "p1");
-    f.pieces("p1", "", 0, 9, 100);
-    f.register("p2", f.host("h2"));
-    f.pieces("p2", "p1", 0, 4, 100);
-    RecordingStream p3 = f.register("p3", f.host("h3"));
-    assertThat(p3.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    RecordingStream p3 = childOfTwoParents();
 
     scheduler.peerFailed(TASK, "p2", "no space left on device", false);
     assertThat(p3.lastParents()).containsExactly("p1");
@@ -85,13 +79,7 @@ class PeerStatesTest {
 
   @Test
   void aHostOrAPeerThatLeavesIsGoneAtOnceAndTheChildrenMoveOn() {
-    f.register("p1", f.host("h1"));
-    scheduler.backToSourceStarted(TASK, "p1");
-    f.pieces("p1", "", 0, 9, 100);
-    f.register("p2", f.host("h2"));
-    f.pieces("p2", "p1", 0, 4, 100);
-    RecordingStream p3 = f.register("p3", f.host("h3"));
-    assertThat(p3.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    RecordingStream p3 = childOfTwoParents();
 
     // p2's dfdaemon shuts down and says so: no waiting for its host to time out.
     scheduler.leaveHost("h2");
@@ -102,5 +90,17 @@ class PeerStatesTest {
     scheduler.leavePeer(TASK, "p1");
     assertThat(p3.lastCase()).isEqualTo(ResponseCase.NEED_BACK_TO_SOURCE);
     assertThat(scheduler.stat(TASK).orElseThrow().getPeerCount()).isEqualTo(1);
+  }
+
+  /** p1 fetches from the origin (10 pieces here), p2 from p1 (5), and p3 has both as parents. */
+  private RecordingStream childOfTwoParents() {
+    f.register("p1", f.host("h1"));
+    scheduler.backToSourceStarted(TASK, "p1");
+    f.pieces("p1", "", 0, 9, 100);
+    f.register("p2", f.host("h2"));
+    f.pieces("p2", "p1", 0, 4, 100);
+    RecordingStream p3 = f.register("p3", f.host("h3"));
+    assertThat(p3.lastParents()).containsExactlyInAnyOrder("p1", "p2");
+    return p3;
   }
 }
